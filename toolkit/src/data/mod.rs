@@ -1,0 +1,1 @@
+//! Corpora from package registries, tokenizers, unique-token budgets and epoch loaders.

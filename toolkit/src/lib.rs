@@ -1,0 +1,7 @@
+//! dclab: the data-constrained language-model lab.
+//!
+//! Layers, data flowing one way: `data` -> `model` -> `objective` -> `train` -> `sweep` ->
+//! `scaling` -> `viz`/`notebook` -> `study`. A lower layer never imports a higher one.
+
+pub mod data;
+pub mod scaling;

@@ -1,0 +1,1 @@
+//! The data-constrained scaling law (Muennighoff et al. 2023), its fits and critical compute.

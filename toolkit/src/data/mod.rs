@@ -1,1 +1,22 @@
 //! Corpora from package registries, tokenizers, unique-token budgets and epoch loaders.
+//!
+//! The study's data protocol (REFERENCE section 4): one fixed, seeded document order per corpus;
+//! a validation set held out from every budget; a unique-token budget U is a prefix of the
+//! training order, packed into samples of `seq_len + 1` tokens; an epoch loader makes exactly
+//! E passes with a fresh seeded shuffle each epoch.
+
+pub mod budget;
+pub mod cache;
+pub mod corpus;
+pub mod shuffle;
+pub mod source;
+pub mod stats;
+pub mod text;
+pub mod tokenizer;
+
+pub use budget::{Batch, EpochLoader, Packed};
+pub use cache::cache_dir;
+pub use corpus::{Corpus, CorpusName, Document, Split};
+pub use source::{fetch, FetchOptions};
+pub use stats::{corpus_stats, CorpusStats};
+pub use tokenizer::{Tokenizer, TokenizerSpec};

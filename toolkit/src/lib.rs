@@ -4,4 +4,6 @@
 //! `scaling` -> `viz`/`notebook` -> `study`. A lower layer never imports a higher one.
 
 pub mod data;
+pub mod model;
+pub mod objective;
 pub mod scaling;

@@ -67,7 +67,7 @@ pub fn run(command: DataCommand) -> Result<()> {
                 } else {
                     format!("not fetched (dclab data fetch {name})")
                 };
-                println!("{:<12} {:<28} {}", name.to_string(), state, name.description());
+                println!("{:<12} {:<44} {}", name.to_string(), state, name.description());
                 if !packages.is_empty() {
                     println!("{:<12} from {}", "", packages.join(", "));
                 }

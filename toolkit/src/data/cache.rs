@@ -11,9 +11,10 @@ pub fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("DCLAB_CACHE") {
         return PathBuf::from(dir);
     }
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    if checkout.join("Cargo.toml").is_file() {
-        return checkout.join(".cache");
+    if let Some(checkout) = Path::new(env!("CARGO_MANIFEST_DIR")).parent() {
+        if checkout.join("Cargo.toml").is_file() {
+            return checkout.join(".cache");
+        }
     }
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
     home.join(".cache").join("dclab")

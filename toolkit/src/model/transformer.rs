@@ -1,0 +1,201 @@
+//! The transformer: embeddings -> L x (RMSNorm, attention with RoPE, RMSNorm, SwiGLU) -> RMSNorm
+//! -> tied output projection.
+
+use super::{param_count, swiglu_hidden, ParamCount};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig};
+use burn::prelude::*;
+use burn::tensor::activation::silu;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+
+/// Shape and switches of the backbone; saved with every run.
+#[derive(Config, Debug)]
+pub struct ModelConfig {
+    /// Tokenizer vocabulary; the model adds one MASK row (id = vocab_size).
+    pub vocab_size: usize,
+    /// Width d.
+    pub d_model: usize,
+    /// Attention heads (d_model must divide evenly).
+    pub n_heads: usize,
+    /// Layers L.
+    pub n_layers: usize,
+    /// Longest sequence (RoPE table length).
+    pub seq_len: usize,
+    /// Causal attention (AR) or full bidirectional attention (diffusion).
+    #[config(default = true)]
+    pub causal: bool,
+    /// Dropout after attention and MLP (0 = off).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// RoPE base.
+    #[config(default = 10000.0)]
+    pub rope_theta: f64,
+}
+
+impl ModelConfig {
+    /// The MASK token id used by masked diffusion.
+    pub fn mask_id(&self) -> usize {
+        self.vocab_size
+    }
+
+    /// Embedding rows: the vocabulary plus MASK.
+    pub fn rows(&self) -> usize {
+        self.vocab_size + 1
+    }
+
+    /// Total and non-embedding parameters by formula.
+    pub fn params(&self) -> ParamCount {
+        param_count(self.d_model, self.n_layers, self.rows())
+    }
+
+    /// Builds the model with nanoGPT's initialisation (N(0, 0.02), output projections scaled
+    /// by 1/sqrt(2L)).
+    pub fn init(&self, device: &Device) -> Lm {
+        assert!(self.d_model % self.n_heads == 0, "d_model {} is not divisible by n_heads {}", self.d_model, self.n_heads);
+        assert!((self.d_model / self.n_heads) % 2 == 0, "head width must be even for RoPE");
+        let std = 0.02;
+        let normal = |s: f64| Initializer::Normal { mean: 0.0, std: s };
+        let proj_std = std / (2.0 * self.n_layers as f64).sqrt();
+        let linear = |i: usize, o: usize, s: f64| LinearConfig::new(i, o).with_bias(false).with_initializer(normal(s)).init(device);
+        let (d, h) = (self.d_model, swiglu_hidden(self.d_model));
+        let blocks = (0..self.n_layers)
+            .map(|_| Block {
+                attn_norm: RmsNormConfig::new(d).init(device),
+                wq: linear(d, d, std),
+                wk: linear(d, d, std),
+                wv: linear(d, d, std),
+                wo: linear(d, d, proj_std),
+                mlp_norm: RmsNormConfig::new(d).init(device),
+                w_gate: linear(d, h, std),
+                w_up: linear(d, h, std),
+                w_down: linear(h, d, proj_std),
+                dropout: DropoutConfig::new(self.dropout).init(),
+            })
+            .collect();
+        let (cos, sin) = rope_tables(self.seq_len, d / self.n_heads, self.rope_theta, device);
+        Lm {
+            embedding: EmbeddingConfig::new(self.rows(), d).with_initializer(normal(std)).init(device),
+            blocks,
+            final_norm: RmsNormConfig::new(d).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            rope_cos: cos,
+            rope_sin: sin,
+            n_heads: self.n_heads,
+            causal: self.causal,
+            vocab_size: self.vocab_size,
+        }
+    }
+}
+
+/// One transformer block.
+#[derive(Module, Debug)]
+pub struct Block {
+    attn_norm: RmsNorm,
+    wq: Linear,
+    wk: Linear,
+    wv: Linear,
+    wo: Linear,
+    mlp_norm: RmsNorm,
+    w_gate: Linear,
+    w_up: Linear,
+    w_down: Linear,
+    dropout: Dropout,
+}
+
+/// The language model (either family).
+#[derive(Module, Debug)]
+pub struct Lm {
+    embedding: Embedding,
+    blocks: Vec<Block>,
+    final_norm: RmsNorm,
+    dropout: Dropout,
+    rope_cos: Tensor<2>,
+    rope_sin: Tensor<2>,
+    n_heads: usize,
+    causal: bool,
+    vocab_size: usize,
+}
+
+/// cos and sin of position * theta^(-2i/d_head), shape [max_len, d_head/2].
+fn rope_tables(max_len: usize, d_head: usize, theta: f64, device: &Device) -> (Tensor<2>, Tensor<2>) {
+    let half = d_head / 2;
+    let mut cos = Vec::with_capacity(max_len * half);
+    let mut sin = Vec::with_capacity(max_len * half);
+    for pos in 0..max_len {
+        for i in 0..half {
+            let angle = pos as f64 * theta.powf(-2.0 * i as f64 / d_head as f64);
+            cos.push(angle.cos() as f32);
+            sin.push(angle.sin() as f32);
+        }
+    }
+    let t = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [max_len, half]), device);
+    (t(cos), t(sin))
+}
+
+/// Rotates the two halves of each head by its token's position: x [B,H,S,Dh], cos/sin [B,1,S,Dh/2].
+fn apply_rope(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
+    let [b, h, s, dh] = x.dims();
+    let x1 = x.clone().slice([0..b, 0..h, 0..s, 0..dh / 2]);
+    let x2 = x.slice([0..b, 0..h, 0..s, dh / 2..dh]);
+    Tensor::cat(vec![x1.clone() * cos.clone() - x2.clone() * sin.clone(), x1 * sin + x2 * cos], 3)
+}
+
+impl Block {
+    fn forward(&self, x: Tensor<3>, cos: Tensor<4>, sin: Tensor<4>, n_heads: usize, causal: bool) -> Tensor<3> {
+        let [b, s, d] = x.dims();
+        let dh = d / n_heads;
+        let h = self.attn_norm.forward(x.clone());
+        let heads = |t: Tensor<3>| t.reshape([b, s, n_heads, dh]).swap_dims(1, 2);
+        let q = apply_rope(heads(self.wq.forward(h.clone())), cos.clone(), sin.clone());
+        let k = apply_rope(heads(self.wk.forward(h.clone())), cos, sin);
+        let v = heads(self.wv.forward(h));
+        let options = AttentionModuleOptions { is_causal: causal, ..Default::default() };
+        let a = attention(q, k, v, None, None, options).swap_dims(1, 2).reshape([b, s, d]);
+        let x = x + self.dropout.forward(self.wo.forward(a));
+        let h = self.mlp_norm.forward(x.clone());
+        let m = self.w_down.forward(silu(self.w_gate.forward(h.clone())) * self.w_up.forward(h));
+        x + self.dropout.forward(m)
+    }
+}
+
+impl Lm {
+    /// Logits [B, S, vocab] for token ids [B, S] (ids up to vocab, MASK included); `positions` [B, S] are the RoPE position
+    /// ids (None = 0..S, raster order; AR-with-orderings passes the original positions).
+    pub fn forward(&self, tokens: Tensor<2, Int>, positions: Option<Tensor<2, Int>>) -> Tensor<3> {
+        let [b, s] = tokens.dims();
+        let half = self.rope_cos.dims()[1];
+        let (cos, sin) = match positions {
+            None => {
+                let c = self.rope_cos.clone().slice([0..s, 0..half]);
+                let sn = self.rope_sin.clone().slice([0..s, 0..half]);
+                (c.reshape([1, 1, s, half]), sn.reshape([1, 1, s, half]))
+            }
+            Some(pos) => {
+                let flat = pos.reshape([b * s]);
+                let c = self.rope_cos.clone().select(0, flat.clone());
+                let sn = self.rope_sin.clone().select(0, flat);
+                (c.reshape([b, 1, s, half]), sn.reshape([b, 1, s, half]))
+            }
+        };
+        let mut x = self.dropout.forward(self.embedding.forward(tokens));
+        for block in &self.blocks {
+            x = block.forward(x, cos.clone(), sin.clone(), self.n_heads, self.causal);
+        }
+        let x = self.final_norm.forward(x);
+        // Tied output projection over the vocabulary only: MASK is an input, never a prediction.
+        let w = self.embedding.weight.val();
+        let [rows, d] = w.dims();
+        let w = w.slice([0..rows - 1, 0..d]);
+        x.matmul(w.transpose().reshape([1, d, rows - 1]))
+    }
+
+    /// Tokenizer vocabulary (the MASK id).
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    /// Whether attention is causal (AR) or bidirectional (diffusion).
+    pub fn causal(&self) -> bool {
+        self.causal
+    }
+}

@@ -6,4 +6,5 @@
 pub mod data;
 pub mod model;
 pub mod objective;
+pub mod train;
 pub mod scaling;

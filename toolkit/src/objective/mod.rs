@@ -80,11 +80,12 @@ pub trait Objective: Send + Sync {
     }
 }
 
-/// Parses `ar`, `diffusion` or `ar-orderings:N` (optionally `ar-orderings:N:noisy:K`).
-pub fn parse_objective(spec: &str, seq_len: usize, seed: u64) -> Result<Box<dyn Objective>> {
+/// Parses `ar`, `diffusion` or `ar-orderings:N` (optionally `ar-orderings:N:noisy:K`);
+/// `eval_draws` is the diffusion bound's K per validation sequence.
+pub fn parse_objective(spec: &str, seq_len: usize, seed: u64, eval_draws: usize) -> Result<Box<dyn Objective>> {
     match spec {
         "ar" => Ok(Box::new(Ar)),
-        "diffusion" => Ok(Box::new(MaskedDiffusion::default())),
+        "diffusion" => Ok(Box::new(MaskedDiffusion { eval_draws, ..Default::default() })),
         _ => {
             let Some(rest) = spec.strip_prefix("ar-orderings:") else {
                 bail!("unknown objective '{spec}' (use ar, diffusion or ar-orderings:N)");

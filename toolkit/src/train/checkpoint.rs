@@ -1,0 +1,68 @@
+//! Checkpoints: model and optimizer (burnpack) plus the loop's state, written into a temporary
+//! folder and renamed into place, so a crash never leaves half a checkpoint.
+
+use super::outputs::MetricsRow;
+use crate::data::cache::temp_sibling;
+use crate::model::{Lm, ModelConfig};
+use anyhow::{Context, Result};
+use burn::optim::ModuleOptimizer;
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::Path;
+
+/// The loop's state at a checkpoint (taken right after an evaluation).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoopState {
+    /// Optimizer steps done.
+    pub step: usize,
+    /// The curve so far.
+    pub metrics: Vec<MetricsRow>,
+    /// Best validation loss so far and its step.
+    pub best: Option<(f64, usize)>,
+    /// Evaluations since the best one.
+    pub evals_since_best: usize,
+    /// Seconds of training so far (for tokens/s across a resume).
+    pub train_seconds: f64,
+}
+
+/// Saves model, optimizer and state into `dir` atomically.
+pub fn save(dir: &Path, model: &Lm, optim: Option<&ModuleOptimizer>, state: &LoopState) -> Result<()> {
+    let tmp = temp_sibling(dir);
+    let result = (|| -> Result<()> {
+        fs::create_dir_all(&tmp)?;
+        model.clone().save_file(tmp.join("model.bpk")).map_err(|e| anyhow::anyhow!("saving model: {e:?}"))?;
+        if let Some(o) = optim {
+            o.save(tmp.join("optim.bpk")).map_err(|e| anyhow::anyhow!("saving optimizer: {e:?}"))?;
+        }
+        fs::write(tmp.join("state.json"), serde_json::to_vec_pretty(state)?)?;
+        if dir.exists() {
+            let old = temp_sibling(dir);
+            fs::rename(dir, &old)?;
+            fs::rename(&tmp, dir)?;
+            fs::remove_dir_all(&old)?;
+        } else {
+            fs::rename(&tmp, dir)?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result.with_context(|| format!("writing checkpoint {}", dir.display()))
+}
+
+/// Loads a model saved by [`save`].
+pub fn load_model(dir: &Path, config: &ModelConfig, device: &Device) -> Result<Lm> {
+    config
+        .init(device)
+        .try_load_file(dir.join("model.bpk"))
+        .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", dir.join("model.bpk").display()))
+}
+
+/// Loads the loop state saved by [`save`].
+pub fn load_state(dir: &Path) -> Result<LoopState> {
+    let p = dir.join("state.json");
+    serde_json::from_slice(&fs::read(&p).with_context(|| format!("reading {}", p.display()))?)
+        .with_context(|| format!("{} is not a dclab checkpoint state", p.display()))
+}

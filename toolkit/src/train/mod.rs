@@ -1,0 +1,15 @@
+//! The training loop (AdamW, warmup + cosine, clipping), evaluation, checkpoints and resume,
+//! metrics.csv and summary.json.
+
+pub mod checkpoint;
+pub mod config;
+pub mod eval;
+pub mod generate;
+pub mod outputs;
+pub mod run;
+pub mod schedule;
+
+pub use config::TrainConfig;
+pub use eval::{evaluate, EvalResult};
+pub use outputs::{MetricsRow, Summary};
+pub use run::{train, Event, RunResult};

@@ -1,0 +1,190 @@
+//! The training loop: AdamW (0.9, 0.95, eps 1e-8), warmup + cosine, gradient clipping,
+//! evaluation every k steps and at the end, best/last checkpoints and exact resume.
+
+use super::checkpoint::{self, LoopState};
+use super::config::TrainConfig;
+use super::eval::evaluate;
+use super::outputs::{write_metrics, write_summary, MetricsRow, Summary};
+use super::schedule::lr_at;
+use crate::data::shuffle::{mix, SplitMix64};
+use crate::data::{EpochLoader, Prepared};
+use crate::model::{DeviceChoice, Lm};
+use crate::objective::Objective;
+use anyhow::{bail, Context, Result};
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use std::path::Path;
+use std::time::Instant;
+
+/// What the loop reports while it runs (a progress bar, a notebook line, a sweep's ETA).
+#[derive(Clone, Debug)]
+pub enum Event<'a> {
+    /// An optimizer step finished.
+    Step { step: usize, total: usize, loss: f64, tokens_per_second: f64 },
+    /// An evaluation finished.
+    Eval { row: &'a MetricsRow, total: usize },
+}
+
+/// A finished run: its summary and its curve.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// summary.json as data.
+    pub summary: Summary,
+    /// metrics.csv as data.
+    pub metrics: Vec<MetricsRow>,
+}
+
+/// Trains `objective` on `data`; with `out`, writes metrics.csv, summary.json and checkpoints
+/// there and resumes from `out/checkpoints/last` if a previous run was interrupted.
+pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, device: &DeviceChoice, out: Option<&Path>, on_event: &mut dyn FnMut(Event)) -> Result<RunResult> {
+    let mut cfg = cfg.clone();
+    cfg.model.causal = objective.causal();
+    cfg.model.vocab_size = data.tokenizer.vocab_size();
+    let seq_len = data.train.seq_len;
+    if cfg.model.seq_len != seq_len {
+        bail!("model seq_len {} differs from the data's {seq_len}", cfg.model.seq_len);
+    }
+    if cfg.eval_every == 0 || cfg.batch_size == 0 {
+        bail!("eval_every and batch_size must be positive");
+    }
+    let plain = device.device.clone();
+    plain.seed(cfg.seed);
+    let ad = plain.clone().autodiff();
+    let mut model: Lm = cfg.model.init(&ad);
+    let mut optim = AdamWConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.95)
+        .with_epsilon(1e-8)
+        .with_weight_decay(cfg.weight_decay as f32)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip as f32)))
+        .init();
+    let mut loader = EpochLoader::new(data.train.n_samples(), cfg.epochs, cfg.batch_size, cfg.seed)?;
+    let total = loader.total_batches();
+    let params = cfg.model.params();
+    let mut state = LoopState { step: 0, metrics: vec![], best: None, evals_since_best: 0, train_seconds: 0.0 };
+    let last_dir = out.map(|o| o.join("checkpoints").join("last"));
+    let best_dir = out.map(|o| o.join("checkpoints").join("best"));
+    if let Some(dir) = last_dir.as_ref().filter(|d| d.join("state.json").exists()) {
+        state = checkpoint::load_state(dir)?;
+        model = checkpoint::load_model(dir, &cfg.model, &ad)?;
+        optim = optim.load(dir.join("optim.bpk")).map_err(|e| anyhow::anyhow!("loading optimizer state: {e:?}"))?;
+        loader.skip_batches(state.step);
+        eprintln!("resuming from {} at step {}/{total}", dir.display(), state.step);
+    }
+    let total_samples = loader.total_samples();
+    let tokens_at = |step: usize| (step * cfg.batch_size).min(total_samples) * (seq_len + 1);
+    let eval_seed = mix(cfg.seed, 0xe7a1);
+    let train_seed = mix(cfg.seed, 0x7a1e);
+    let mut best_model = match (&state.best, &best_dir) {
+        (Some(_), Some(dir)) => Some(checkpoint::load_model(dir, &cfg.model, &plain)?),
+        _ => None,
+    };
+    let (mut loss_sum, mut loss_n) = (0.0, 0usize);
+    let mut stopped_early = false;
+    while let Some(batch) = loader.next() {
+        let started = Instant::now();
+        let step = state.step;
+        let lr = lr_at(step, total, cfg.lr, cfg.warmup_fraction, cfg.final_lr_fraction);
+        let samples: Vec<&[u32]> = batch.indices.iter().map(|&i| data.train.sample(i)).collect();
+        let mut rng = SplitMix64::new(mix(train_seed, step as u64));
+        let loss = objective.loss(&model, &samples, &mut rng, &ad);
+        let value = loss.clone().into_scalar::<f32>() as f64;
+        if !value.is_finite() {
+            bail!("training loss is {value} at step {} of {total} ({}): stopping; try a lower --lr", step + 1, objective.name());
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(lr, model, grads);
+        state.step += 1;
+        state.train_seconds += started.elapsed().as_secs_f64();
+        loss_sum += value;
+        loss_n += 1;
+        let tps = tokens_at(state.step) as f64 / state.train_seconds.max(1e-9);
+        on_event(Event::Step { step: state.step, total, loss: value, tokens_per_second: tps });
+        if state.step % cfg.eval_every != 0 && state.step != total {
+            continue;
+        }
+        let valid = model.valid();
+        let ev = evaluate(objective, &valid, &data.validation, cfg.eval_sequences, cfg.batch_size, eval_seed, &plain);
+        let tokens_seen = tokens_at(state.step);
+        let row = MetricsRow {
+            step: state.step,
+            epoch: batch.epoch,
+            tokens_seen,
+            flops: 6.0 * params.total as f64 * tokens_seen as f64,
+            lr,
+            train_loss: loss_sum / loss_n.max(1) as f64,
+            val_loss: ev.loss,
+            val_loss_stderr: ev.stderr,
+        };
+        (loss_sum, loss_n) = (0.0, 0);
+        if state.best.is_none_or(|(b, _)| ev.loss < b) {
+            state.best = Some((ev.loss, state.step));
+            state.evals_since_best = 0;
+            if let Some(dir) = &best_dir {
+                checkpoint::save(dir, &valid, None, &state)?;
+            }
+            best_model = Some(valid);
+        } else {
+            state.evals_since_best += 1;
+        }
+        state.metrics.push(row);
+        on_event(Event::Eval { row: state.metrics.last().expect("just pushed"), total });
+        if let (Some(o), Some(dir)) = (out, &last_dir) {
+            write_metrics(&o.join("metrics.csv"), &state.metrics)?;
+            checkpoint::save(dir, &model, Some(&optim), &state)?;
+        }
+        if cfg.early_stopping.is_some_and(|p| state.evals_since_best >= p) {
+            stopped_early = true;
+            break;
+        }
+    }
+    let (best_val_loss, best_val_step) = state.best.context("the run made no evaluation")?;
+    let best = best_model.context("no best model")?;
+    let last = state.metrics.last().expect("at least one evaluation").clone();
+    let held = evaluate(objective, &best, &data.heldout, cfg.eval_sequences, cfg.batch_size, eval_seed, &plain);
+    let tokens_seen = last.tokens_seen;
+    let summary = Summary {
+        objective: objective.name(),
+        model: cfg.model_name.clone(),
+        params_total: params.total,
+        params_non_embedding: params.non_embedding,
+        seq_len,
+        batch_size: cfg.batch_size,
+        corpus: data.corpus.clone(),
+        tokenizer: data.tokenizer.spec.to_string(),
+        vocab_size: cfg.model.vocab_size,
+        unique_tokens: data.train.unique_tokens(),
+        epochs: cfg.epochs,
+        steps: state.step,
+        tokens_seen,
+        flops: last.flops,
+        flops_with_attention: last.flops + 6.0 * (cfg.model.n_layers * seq_len * cfg.model.d_model) as f64 * tokens_seen as f64,
+        best_val_loss,
+        best_val_step,
+        final_val_loss: last.val_loss,
+        final_val_loss_stderr: last.val_loss_stderr,
+        best_val_bits_per_byte: best_val_loss / std::f64::consts::LN_2 / data.validation_bytes_per_token,
+        heldout_loss: held.loss,
+        heldout_bits_per_byte: held.bits_per_byte(data.heldout_bytes_per_token),
+        tokens_per_second: tokens_seen as f64 / state.train_seconds.max(1e-9),
+        wall_seconds: state.train_seconds,
+        stopped_early,
+        dropout: cfg.model.dropout,
+        weight_decay: cfg.weight_decay,
+        device: device.name.clone(),
+        seed: cfg.seed,
+        config: serde_json::to_value(&cfg)?,
+    };
+    if let Some(o) = out {
+        write_metrics(&o.join("metrics.csv"), &state.metrics)?;
+        write_summary(&o.join("summary.json"), &summary)?;
+        cfg.save(o.join("config.json")).map_err(|e| anyhow::anyhow!("writing config.json: {e}"))?;
+        if let Some(path) = &data.tokenizer.path {
+            std::fs::copy(path, o.join("tokenizer.json")).context("copying tokenizer.json")?;
+        } else {
+            data.tokenizer.save(&o.join("tokenizer.json"))?;
+        }
+    }
+    Ok(RunResult { summary, metrics: state.metrics })
+}

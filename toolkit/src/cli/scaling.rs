@@ -1,28 +1,204 @@
-//! `dclab fit`, `dclab law eval`, `dclab crit`.
+//! `dclab fit`, `dclab law eval`, `dclab crit`: thin shells over `dclab::scaling`.
 
+use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
+use dclab::scaling::crit::{CritOptions, critical_compute};
+use dclab::scaling::fit::{FitMode, FitOptions, GridKind, Stage1};
+use dclab::scaling::objective::Reduction;
+use dclab::scaling::report::{ReportOptions, evaluate, fit_report, load_params, write_json_atomic};
+use dclab::scaling::runs::Runs;
+use dclab::scaling::spec::{parse_assignment, parse_params, theta_entry};
+use std::path::PathBuf;
 
 /// Arguments of `dclab fit`.
 #[derive(Args)]
-pub struct FitArgs {}
+pub struct FitArgs {
+    /// Runs table (CSV or Parquet) with columns params, tokens, unique_tokens, val_loss.
+    runs: PathBuf,
+    /// Where to write fit.json (written atomically).
+    #[arg(long, default_value = "fit.json")]
+    out: PathBuf,
+    /// Stage-1 constants: `fit`, `sdc-c4` (SDC's published constants; fits stage 2 only) or
+    /// `a=..,b=..,e=..,alpha=..,beta=..`.
+    #[arg(long, default_value = "fit")]
+    stage1: String,
+    /// Start grid: `wide` (log-spaced R_D*, R_N*) or `sdc` (SDC's own grid).
+    #[arg(long, default_value = "wide")]
+    grid: GridKind,
+    /// Hold a constant fixed, e.g. `--fix R_N_star=5.3` (repeatable; a, b, e, E, A, B, alpha,
+    /// beta, R_D_star, R_N_star).
+    #[arg(long = "fix", value_name = "NAME=VALUE")]
+    fix: Vec<String>,
+    /// Bootstrap replicates over runs for percentile intervals (0: none).
+    #[arg(long, default_value_t = 0)]
+    bootstrap: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Interval coverage.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// Stage 1 uses runs of at most this many epochs (D/U).
+    #[arg(long, default_value_t = 1.0)]
+    max_epochs_stage1: f64,
+    /// Fit all constants jointly after the two stages.
+    #[arg(long)]
+    joint: bool,
+    /// Tie beta to alpha (SDC).
+    #[arg(long)]
+    alpha_eq_beta: bool,
+    /// Huber threshold on log-loss residuals.
+    #[arg(long, default_value_t = 1e-3)]
+    delta: f64,
+    /// Average the Huber terms instead of summing them (tolerances are tightened by 1/n).
+    #[arg(long)]
+    mean: bool,
+    /// Skip the objective profiles over R_D* and R_N*.
+    #[arg(long)]
+    no_profile: bool,
+}
 
 /// Subcommands of `dclab law`.
 #[derive(Subcommand)]
 pub enum LawCommand {
     /// Print R-squared and the Huber objective at given constants.
-    Eval {},
+    Eval {
+        /// Runs table (CSV or Parquet).
+        runs: PathBuf,
+        /// Constants: `sdc-c4`, a fit.json, or `a=..,b=..,e=..,alpha=..,beta=..[,R_D_star=..,R_N_star=..]`.
+        #[arg(long, default_value = "sdc-c4")]
+        params: String,
+        /// Huber threshold.
+        #[arg(long, default_value_t = 1e-3)]
+        delta: f64,
+        /// Also print per-run residuals.
+        #[arg(long)]
+        residuals: bool,
+    },
 }
 
 /// Arguments of `dclab crit`.
 #[derive(Args)]
-pub struct CritArgs {}
+pub struct CritArgs {
+    /// AR law: a fit.json, `sdc-c4`, or `a=..,b=..,...`.
+    #[arg(long)]
+    ar: String,
+    /// Diffusion law: a fit.json or constants.
+    #[arg(long)]
+    diffusion: String,
+    /// Unique-token budgets in raw tokens (comma-separated or repeated).
+    #[arg(long = "unique-tokens", value_delimiter = ',', default_values_t = vec![25e6, 50e6, 100e6, 500e6])]
+    unique_tokens: Vec<f64>,
+    /// Smallest compute searched (FLOPs).
+    #[arg(long, default_value_t = 1e12)]
+    c_min: f64,
+    /// Largest compute searched (FLOPs).
+    #[arg(long, default_value_t = 1e28)]
+    c_max: f64,
+    /// Also write the table as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
 
-pub fn fit(_a: FitArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet implemented")
+pub fn fit(a: FitArgs) -> Result<()> {
+    let runs = Runs::read(&a.runs)?;
+    let stage1 = match a.stage1.as_str() {
+        "fit" => Stage1::Fit,
+        s => Stage1::Given(parse_params(s)?),
+    };
+    let mut fixed = Vec::new();
+    for f in &a.fix {
+        let (k, v) = parse_assignment(f)?;
+        theta_entry(&k, v)?;
+        fixed.push((k, v));
+    }
+    if !(a.level > 0.0 && a.level < 1.0) {
+        bail!("--level must be in (0, 1), got {}", a.level);
+    }
+    let opts = ReportOptions {
+        fit: FitOptions {
+            grid: a.grid,
+            mode: if a.joint { FitMode::Joint } else { FitMode::TwoStage },
+            stage1,
+            max_epochs_stage1: a.max_epochs_stage1,
+            delta: a.delta,
+            reduction: if a.mean { Reduction::Mean } else { Reduction::Sum },
+            alpha_eq_beta: a.alpha_eq_beta,
+            fixed,
+            ..FitOptions::default()
+        },
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+        level: a.level,
+        profile: !a.no_profile,
+    };
+    let rep = fit_report(&runs, &opts)?;
+    write_json_atomic(&a.out, &rep)?;
+    let p = rep.params;
+    println!("runs {}  starts {} (failed {})", rep.n_runs, rep.starts, rep.starts_failed);
+    println!("E {:.6}  A {:.4}  B {:.4}  alpha {:.6}  beta {:.6}", rep.big_e, rep.big_a, rep.big_b, p.alpha, p.beta);
+    println!("R_D* {:.6}  R_N* {:.6}", p.r_d_star, p.r_n_star);
+    println!("R^2 {:.6}  Huber objective {:.8}  RMSE(log) {:.6}", rep.r2, rep.huber_objective, rep.rmse_log);
+    for (k, [lo, hi]) in &rep.ci {
+        println!("  {:.0}% CI {k}: [{lo:.6}, {hi:.6}]", rep.bootstrap.level * 100.0);
+    }
+    if let Some(f) = rep.flatness.r_d_star.iter().find(|f| f.tol == 1e-6) {
+        println!("objective within 1e-6 of its minimum for R_D* in [{:.4}, {:.4}]", f.lo, f.hi);
+    }
+    println!("wrote {}", a.out.display());
+    Ok(())
 }
-pub fn law(_c: LawCommand) -> anyhow::Result<()> {
-    anyhow::bail!("not yet implemented")
+
+pub fn law(c: LawCommand) -> Result<()> {
+    match c {
+        LawCommand::Eval { runs, params, delta, residuals } => {
+            let runs = Runs::read(&runs)?;
+            let p = load_params(&params)?;
+            let g = evaluate(&runs, &p, delta);
+            println!("runs {}", g.n_runs);
+            println!("R^2 {:.6}", g.r2);
+            println!("Huber objective (sum, delta {delta}) {:.8}", g.huber_objective);
+            println!("RMSE(log loss) {:.6}", g.rmse_log);
+            if residuals {
+                println!("params,tokens,unique_tokens,val_loss,predicted,log_residual");
+                for r in &g.residuals {
+                    println!("{},{},{},{},{:.6},{:.6}", r.params, r.tokens, r.unique_tokens, r.val_loss, r.predicted, r.log_residual);
+                }
+            }
+            Ok(())
+        }
+    }
 }
-pub fn crit(_a: CritArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet implemented")
+
+pub fn crit(a: CritArgs) -> Result<()> {
+    let ar = load_params(&a.ar)?;
+    let diffusion = load_params(&a.diffusion)?;
+    if !(a.c_min > 0.0 && a.c_max > a.c_min) {
+        bail!("need 0 < --c-min < --c-max");
+    }
+    if let Some(u) = a.unique_tokens.iter().find(|u| !(u.is_finite() && **u > 0.0)) {
+        bail!("unique tokens must be positive, got {u}");
+    }
+    let rep = critical_compute(&ar, &diffusion, &a.unique_tokens, &CritOptions { c_min: a.c_min, c_max: a.c_max });
+    for w in &rep.warnings {
+        eprintln!("warning: {w}");
+    }
+    println!("{:>14}  {:>12}  {:>12}  {:>10}  {:>10}  status", "U (tokens)", "C_crit", "DBA line", "N_AR", "N_diff");
+    for r in &rep.rows {
+        let c = r.c_crit.map_or("-".to_string(), |c| format!("{c:.3e}"));
+        let na = r.ar.map_or("-".to_string(), |p| format!("{:.3e}", p.n));
+        let nd = r.diffusion.map_or("-".to_string(), |p| format!("{:.3e}", p.n));
+        println!("{:>14.4e}  {c:>12}  {:>12.3e}  {na:>10}  {nd:>10}  {:?}", r.unique_tokens, r.dba_c_crit, r.status);
+    }
+    match rep.power_law {
+        Some(p) => println!(
+            "fit: C_crit = {:.3e} * U^{:.3}  (log10 U = {:.3} log10 C {:+.3}); DBA: log10 U = 0.460 log10 C - 1.050",
+            p.coef, p.exponent, p.log10_u_slope, p.log10_u_intercept
+        ),
+        None => println!("no power-law fit: fewer than two U values have a crossover in range"),
+    }
+    if let Some(out) = &a.out {
+        write_json_atomic(out, &rep)?;
+    }
+    Ok(())
 }

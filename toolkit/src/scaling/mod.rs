@@ -1,1 +1,19 @@
 //! The data-constrained scaling law (Muennighoff et al. 2023), its fits and critical compute.
+//!
+//! - [`law`]: the Chinchilla and data-constrained laws, allocation helpers, parameter formula.
+//! - [`runs`]: tables of runs (CSV/Parquet via polars).
+//! - [`objective`]: SDC's log-space Huber objective with analytic gradients (argmin problem).
+//! - [`fit`]: multi-start L-BFGS, two-stage and joint protocols.
+//! - [`spec`]: textual forms of constants (`sdc-c4`, `key=value` lists).
+//! - [`uncertainty`]: R^2, residuals, bootstrap intervals, profiles, flatness.
+//! - [`crit`]: critical compute from an AR and a diffusion law.
+//! - [`report`]: the one-call fit report written to fit.json.
+
+pub mod fit;
+pub mod law;
+pub mod objective;
+pub mod runs;
+pub mod spec;
+pub mod uncertainty;
+pub mod crit;
+pub mod report;

@@ -1,0 +1,159 @@
+//! The one-call fit with its uncertainty, as written to `fit.json`, and law evaluation.
+
+use super::fit::{FitOptions, FitOutcome, StageReport, fit_law};
+use super::law::LawParams;
+use super::uncertainty::{Bootstrap, FlatRegion, Goodness, Profiled, Residual, bootstrap, flatness, goodness, profile, profile_grid};
+use super::runs::Runs;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What to compute besides the best fit.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReportOptions {
+    /// The fit itself.
+    pub fit: FitOptions,
+    /// Bootstrap replicates (0: no intervals).
+    pub bootstrap: usize,
+    /// Seed of the bootstrap resampling.
+    pub seed: u64,
+    /// Interval coverage.
+    pub level: f64,
+    /// Profile the objective over R_D* and R_N*.
+    pub profile: bool,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions { fit: FitOptions::default(), bootstrap: 0, seed: 0, level: 0.95, profile: true }
+    }
+}
+
+/// Flat regions of the profiles around the minimum.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Flatness {
+    /// Over R_D*.
+    #[serde(rename = "R_D_star")]
+    pub r_d_star: Vec<FlatRegion>,
+    /// Over R_N*.
+    #[serde(rename = "R_N_star")]
+    pub r_n_star: Vec<FlatRegion>,
+}
+
+/// Tolerances above the profile minimum at which flat regions are reported.
+pub const FLAT_TOLS: [f64; 4] = [1e-7, 1e-6, 1e-5, 1e-4];
+
+/// Everything `dclab fit` writes to fit.json.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FitReport {
+    /// Irreducible loss E.
+    #[serde(rename = "E")]
+    pub big_e: f64,
+    /// A.
+    #[serde(rename = "A")]
+    pub big_a: f64,
+    /// B.
+    #[serde(rename = "B")]
+    pub big_b: f64,
+    /// Log-space constants, exponents and decay constants.
+    #[serde(flatten)]
+    pub params: LawParams,
+    /// R^2 of the loss over all runs.
+    pub r2: f64,
+    /// Summed Huber objective on log loss (delta as fitted).
+    pub huber_objective: f64,
+    /// RMSE of log loss.
+    pub rmse_log: f64,
+    /// Runs in the table.
+    pub n_runs: usize,
+    /// Starts tried over all stages.
+    pub starts: usize,
+    /// NaN or failed starts over all stages.
+    pub starts_failed: usize,
+    /// Bootstrap percentile intervals: constant -> [lo, hi] (empty without bootstrap).
+    pub ci: BTreeMap<String, [f64; 2]>,
+    /// Bootstrap details.
+    pub bootstrap: Bootstrap,
+    /// [[R_D*, objective minimised over the others], ...].
+    #[serde(rename = "profile_R_D_star")]
+    pub profile_r_d_star: Vec<[f64; 2]>,
+    /// [[R_N*, objective minimised over the others], ...].
+    #[serde(rename = "profile_R_N_star")]
+    pub profile_r_n_star: Vec<[f64; 2]>,
+    /// How flat the objective is around its minimum.
+    pub flatness: Flatness,
+    /// Per-stage multi-start details, including the distinct minima found.
+    pub stages: Vec<StageReport>,
+    /// Per-run residuals.
+    pub residuals: Vec<Residual>,
+    /// Options used.
+    pub options: FitOptions,
+}
+
+/// Fits, measures the fit and its uncertainty: the library call behind `dclab fit`.
+pub fn fit_report(runs: &Runs, opts: &ReportOptions) -> Result<FitReport> {
+    let fit: FitOutcome = fit_law(runs, &opts.fit)?;
+    let g: Goodness = goodness(runs, &fit.params, opts.fit.delta);
+    let boot = if opts.bootstrap > 0 {
+        bootstrap(runs, &opts.fit, &fit, opts.bootstrap, opts.seed, opts.level)?
+    } else {
+        Bootstrap { level: opts.level, ..Default::default() }
+    };
+    let (mut prd, mut prn) = (Vec::new(), Vec::new());
+    let mut flat = Flatness::default();
+    if opts.profile {
+        prd = profile(runs, &opts.fit, &fit, Profiled::RDStar, &profile_grid(fit.params.r_d_star))?;
+        prn = profile(runs, &opts.fit, &fit, Profiled::RNStar, &profile_grid(fit.params.r_n_star))?;
+        flat = Flatness { r_d_star: flatness(&prd, &FLAT_TOLS), r_n_star: flatness(&prn, &FLAT_TOLS) };
+    }
+    let p = fit.params;
+    Ok(FitReport {
+        big_e: p.big_e(),
+        big_a: p.big_a(),
+        big_b: p.big_b(),
+        params: p,
+        r2: g.r2,
+        huber_objective: g.huber_objective,
+        rmse_log: g.rmse_log,
+        n_runs: runs.len(),
+        starts: fit.starts,
+        starts_failed: fit.starts_failed,
+        ci: boot.ci.clone(),
+        bootstrap: boot,
+        profile_r_d_star: prd,
+        profile_r_n_star: prn,
+        flatness: flat,
+        stages: fit.stages,
+        residuals: g.residuals,
+        options: opts.fit.clone(),
+    })
+}
+
+/// Goodness of fit at given constants: the library call behind `dclab law eval`.
+pub fn evaluate(runs: &Runs, params: &LawParams, delta: f64) -> Goodness {
+    goodness(runs, params, delta)
+}
+
+/// Writes JSON atomically: a temporary file beside the target, then a rename.
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().context("output path has no file name")?.to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, text + "\n").with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}
+
+/// Reads law constants from a fit.json (or any JSON with a, b, e, alpha, beta, R_D_star,
+/// R_N_star) or parses a spec such as `sdc-c4` or `a=..,b=..`.
+pub fn load_params(arg: &str) -> Result<LawParams> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{}: not a fit.json with a, b, e, alpha, beta, R_D_star, R_N_star", path.display()))
+    } else {
+        super::spec::parse_params(arg).with_context(|| format!("`{arg}` is neither a fit.json file nor law constants"))
+    }
+}

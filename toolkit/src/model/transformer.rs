@@ -72,7 +72,8 @@ impl ModelConfig {
                 dropout: DropoutConfig::new(self.dropout).init(),
             })
             .collect();
-        let (cos, sin) = rope_tables(self.seq_len, d / self.n_heads, self.rope_theta, device);
+        // Positions run to seq_len: AR with orderings keeps original positions 0..=L.
+        let (cos, sin) = rope_tables(self.seq_len + 1, d / self.n_heads, self.rope_theta, device);
         Lm {
             embedding: EmbeddingConfig::new(self.rows(), d).with_initializer(normal(std)).init(device),
             blocks,

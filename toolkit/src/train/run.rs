@@ -129,11 +129,11 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
             state.evals_since_best += 1;
         }
         state.metrics.push(row);
-        on_event(Event::Eval { row: state.metrics.last().expect("just pushed"), total });
         if let (Some(o), Some(dir)) = (out, &last_dir) {
             write_metrics(&o.join("metrics.csv"), &state.metrics)?;
             checkpoint::save(dir, &model, Some(&optim), &state)?;
         }
+        on_event(Event::Eval { row: state.metrics.last().expect("just pushed"), total });
         if cfg.early_stopping.is_some_and(|p| state.evals_since_best >= p) {
             stopped_early = true;
             break;

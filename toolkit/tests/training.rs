@@ -1,0 +1,109 @@
+//! The training loop: schedule, overfitting one batch, NaN handling, determinism, resume.
+
+use dclab::data::{prepare, Prepared, TokenizerSpec};
+use dclab::model::{select_device, ModelConfig};
+use dclab::objective::parse_objective;
+use dclab::train::schedule::lr_at;
+use dclab::train::{train, Event, TrainConfig};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// flex's seed is process-global: runs in this file take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn data(samples: usize, seq_len: usize) -> Prepared {
+    prepare("sample", TokenizerSpec::Char, Some(samples * (seq_len + 1)), seq_len, Path::new("/nonexistent-cache-dir"))
+        .or_else(|_| {
+            let cache = std::env::temp_dir().join("dclab-test-cache");
+            prepare("sample", TokenizerSpec::Char, Some(samples * (seq_len + 1)), seq_len, &cache)
+        })
+        .unwrap()
+}
+
+fn config(objective: &str, data: &Prepared, epochs: f64, batch: usize) -> TrainConfig {
+    let model = ModelConfig::new(data.tokenizer.vocab_size(), 64, 4, 2, data.train.seq_len);
+    TrainConfig::new(model, objective.into())
+        .with_batch_size(batch)
+        .with_epochs(epochs)
+        .with_lr(3e-3)
+        .with_eval_every(10)
+        .with_eval_sequences(8)
+        .with_eval_draws(4)
+}
+
+fn run(cfg: &TrainConfig, data: &Prepared, out: Option<&Path>) -> dclab::train::RunResult {
+    let objective = parse_objective(&cfg.objective, data.train.seq_len, cfg.seed, cfg.eval_draws).unwrap();
+    let device = select_device("cpu").unwrap();
+    train(cfg, objective.as_ref(), data, &device, out, &mut |_| {}).unwrap()
+}
+
+#[test]
+fn lr_warms_up_to_the_peak_at_one_percent_and_ends_at_a_tenth() {
+    let (peak, total) = (2e-4, 5000);
+    assert!((lr_at(49, total, peak, 0.01, 0.1) - peak).abs() < 1e-18, "step 50 = 1% of 5000");
+    assert!(lr_at(24, total, peak, 0.01, 0.1) < peak);
+    assert!((lr_at(total - 1, total, peak, 0.01, 0.1) - 0.1 * peak).abs() < 1e-15);
+    let lrs: Vec<f64> = (49..total).map(|s| lr_at(s, total, peak, 0.01, 0.1)).collect();
+    assert!(lrs.windows(2).all(|w| w[1] <= w[0]), "cosine decay must be monotone");
+}
+
+#[test]
+fn each_objective_overfits_a_single_batch() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let d = data(4, 32);
+    for objective in ["ar", "diffusion", "ar-orderings:4"] {
+        let cfg = config(objective, &d, 1000.0, 4).with_eval_every(250);
+        let r = run(&cfg, &d, None);
+        let (first, last) = (r.metrics[0].train_loss, r.metrics.last().unwrap().train_loss);
+        assert!(last < 0.5 * first, "{objective}: train loss {first} -> {last} on one repeated batch");
+        assert_eq!(r.summary.steps, 1000);
+        assert_eq!(r.summary.tokens_seen, 1000 * 4 * 33);
+    }
+}
+
+#[test]
+fn a_nan_loss_stops_with_an_error_naming_the_step() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let d = data(16, 32);
+    let cfg = config("ar", &d, 20.0, 8).with_lr(1e30).with_grad_clip(1e30);
+    let objective = parse_objective("ar", 32, 0, 4).unwrap();
+    let err = train(&cfg, objective.as_ref(), &d, &select_device("cpu").unwrap(), None, &mut |_| {}).unwrap_err().to_string();
+    assert!(err.contains("at step") && (err.contains("NaN") || err.contains("inf")), "{err}");
+}
+
+#[test]
+fn same_seed_same_curve_and_resume_equals_an_uninterrupted_run() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let d = data(40, 32);
+    for objective in ["ar", "diffusion"] {
+        let cfg = config(objective, &d, 3.0, 4);
+        let full_dir = tempfile::tempdir().unwrap();
+        let full = run(&cfg, &d, Some(full_dir.path()));
+        let again = run(&cfg, &d, None);
+        assert_eq!(full.metrics, again.metrics, "{objective}: same seed, different curve");
+
+        let dir = tempfile::tempdir().unwrap();
+        let objective_box = parse_objective(objective, 32, cfg.seed, cfg.eval_draws).unwrap();
+        let device = select_device("cpu").unwrap();
+        let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            train(&cfg, objective_box.as_ref(), &d, &device, Some(dir.path()), &mut |e| {
+                if let Event::Eval { row, .. } = e {
+                    if row.step == 10 {
+                        panic!("simulated crash after the step-10 checkpoint");
+                    }
+                }
+            })
+        }));
+        assert!(crashed.is_err());
+        assert!(!dir.path().join("summary.json").exists());
+        let resumed = run(&cfg, &d, Some(dir.path()));
+        assert_eq!(resumed.metrics, full.metrics, "{objective}: resumed run differs");
+        assert_eq!(resumed.summary.best_val_loss, full.summary.best_val_loss);
+        let csv = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+        assert_eq!(csv, std::fs::read_to_string(full_dir.path().join("metrics.csv")).unwrap());
+        let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+        for key in ["objective", "params_total", "params_non_embedding", "unique_tokens", "tokens_seen", "flops", "best_val_loss", "best_val_step", "final_val_loss", "heldout_loss", "tokens_per_second", "device", "seed", "config"] {
+            assert!(summary.get(key).is_some(), "summary.json lacks {key}");
+        }
+    }
+}

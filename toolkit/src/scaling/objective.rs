@@ -271,6 +271,10 @@ pub struct HuberProblem<'a> {
     pub map: ParamMap,
     cache: RefCell<Option<(Vec<f64>, f64, Vec<f64>)>>,
     best: BestSeen,
+    evals: std::cell::Cell<u64>,
+    /// Evaluations allowed before the problem reports an error (argmin's inner line search
+    /// has no iteration cap of its own).
+    pub max_evals: u64,
 }
 
 /// Shared record of the best finite point a problem has evaluated (survives the solver).
@@ -279,7 +283,7 @@ pub type BestSeen = Rc<RefCell<Option<(Vec<f64>, f64)>>>;
 impl<'a> HuberProblem<'a> {
     /// Builds the problem.
     pub fn new(data: &'a [Prepared], form: Form, delta: f64, reduction: Reduction, map: ParamMap) -> Self {
-        HuberProblem { data, form, delta, reduction, map, cache: RefCell::new(None), best: BestSeen::default() }
+        HuberProblem { data, form, delta, reduction, map, cache: RefCell::new(None), best: BestSeen::default(), evals: std::cell::Cell::new(0), max_evals: 20_000 }
     }
 
     /// Objective and reduced gradient at an optimiser vector.
@@ -308,11 +312,28 @@ impl<'a> HuberProblem<'a> {
     }
 }
 
+impl HuberProblem<'_> {
+    /// Evaluation for the solver: an error once the budget is spent or where the objective is
+    /// not finite, which ends the line search and L-BFGS at the best point seen.
+    fn checked(&self, x: &[f64]) -> Result<(f64, Vec<f64>), Error> {
+        let n = self.evals.get() + 1;
+        self.evals.set(n);
+        if n > self.max_evals {
+            return Err(argmin::core::ArgminError::ConditionViolated { text: "evaluation budget spent".into() }.into());
+        }
+        let (f, g) = self.eval(x);
+        if !f.is_finite() || g.iter().any(|v| !v.is_finite()) {
+            return Err(argmin::core::ArgminError::InvalidParameter { text: "objective not finite".into() }.into());
+        }
+        Ok((f, g))
+    }
+}
+
 impl CostFunction for HuberProblem<'_> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, x: &Self::Param) -> Result<f64, Error> {
-        Ok(self.eval(x).0)
+        Ok(self.checked(x)?.0)
     }
 }
 
@@ -320,6 +341,6 @@ impl Gradient for HuberProblem<'_> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, x: &Self::Param) -> Result<Vec<f64>, Error> {
-        Ok(self.eval(x).1)
+        Ok(self.checked(x)?.1)
     }
 }

@@ -26,9 +26,9 @@ pub struct TrainArgs {
     /// bytes, char or bpe:<vocab>.
     #[arg(long, default_value = "char")]
     tokenizer: TokenizerSpec,
-    /// Unique-token budget U (default: the whole training split).
-    #[arg(long)]
-    unique_tokens: Option<usize>,
+    /// Unique-token budget U (0 = the whole training split).
+    #[arg(long, default_value_t = 250_000)]
+    unique_tokens: usize,
     /// Epochs E over the budget (fractional allowed).
     #[arg(long, default_value_t = 1.0)]
     epochs: f64,
@@ -46,10 +46,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.1)]
     weight_decay: f64,
     /// Evaluate every this many steps (and at the end).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 100)]
     eval_every: usize,
     /// Validation sequences per evaluation (0 = the whole validation set).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 32)]
     eval_sequences: usize,
     /// Diffusion draws of t per validation sequence.
     #[arg(long, default_value_t = 32)]
@@ -72,7 +72,9 @@ pub struct TrainArgs {
 pub fn run_train(a: TrainArgs) -> Result<()> {
     let cache = a.cache.unwrap_or_else(cache_dir);
     let (d, heads, layers) = preset(&a.model)?;
-    let data = prepare(&a.corpus, a.tokenizer, a.unique_tokens, a.seq_len, &cache)?;
+    let device = select_device(&a.device)?;
+    let budget = (a.unique_tokens > 0).then_some(a.unique_tokens);
+    let data = prepare(&a.corpus, a.tokenizer, budget, a.seq_len, &cache)?;
     let objective = parse_objective(&a.objective, a.seq_len, a.seed, a.eval_draws)?;
     let model = ModelConfig::new(data.tokenizer.vocab_size(), d, heads, layers, a.seq_len).with_dropout(a.dropout);
     let cfg = TrainConfig::new(model, a.objective.clone())
@@ -86,7 +88,6 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         .with_eval_draws(a.eval_draws)
         .with_early_stopping(a.early_stopping)
         .with_seed(a.seed);
-    let device = select_device(&a.device)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let p = cfg.model.params();
     eprintln!(

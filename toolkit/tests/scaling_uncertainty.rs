@@ -51,9 +51,12 @@ fn quantile_matches_numpy_linear() {
 #[test]
 fn flatness_is_the_contiguous_region_below_tolerance() {
     let prof = [[1.0, 5.0], [2.0, 1.5], [3.0, 1.0], [4.0, 1.05], [5.0, 3.0], [6.0, 1.01]];
-    let f = flatness(&prof, &[0.1, 10.0]);
+    let f = flatness(&prof, 3.0, &[0.1, 10.0]);
     assert_eq!((f[0].lo, f[0].hi), (3.0, 4.0));
     assert_eq!((f[1].lo, f[1].hi), (1.0, 6.0));
+    // Around another local minimum (a fit from a narrower grid), the region is its own.
+    let f = flatness(&prof, 6.2, &[0.1]);
+    assert_eq!((f[0].lo, f[0].hi), (6.0, 6.0));
 }
 
 #[test]

@@ -143,7 +143,12 @@ pub fn fit(a: FitArgs) -> Result<()> {
         println!("  {:.0}% CI {k}: [{lo:.6}, {hi:.6}]", rep.bootstrap.level * 100.0);
     }
     if let Some(f) = rep.flatness.r_d_star.iter().find(|f| f.tol == 1e-6) {
-        println!("objective within 1e-6 of its minimum for R_D* in [{:.4}, {:.4}]", f.lo, f.hi);
+        println!("objective within 1e-6 of the fit's for R_D* in [{:.4}, {:.4}] (R_N* re-minimised)", f.lo, f.hi);
+    }
+    if let Some([v, obj]) = rep.profile_r_d_star.iter().copied().min_by(|a, b| a[1].total_cmp(&b[1])) {
+        if obj < rep.huber_objective - 1e-12 {
+            println!("the profile over R_D* goes lower: objective {obj:.8} at R_D* = {v:.4} (this fit is a local minimum)");
+        }
     }
     println!("wrote {}", a.out.display());
     Ok(())

@@ -105,7 +105,10 @@ pub fn fit_report(runs: &Runs, opts: &ReportOptions) -> Result<FitReport> {
     if opts.profile {
         prd = profile(runs, &opts.fit, &fit, Profiled::RDStar, &profile_grid(fit.params.r_d_star))?;
         prn = profile(runs, &opts.fit, &fit, Profiled::RNStar, &profile_grid(fit.params.r_n_star))?;
-        flat = Flatness { r_d_star: flatness(&prd, &FLAT_TOLS), r_n_star: flatness(&prn, &FLAT_TOLS) };
+        flat = Flatness {
+            r_d_star: flatness(&prd, fit.params.r_d_star, &FLAT_TOLS),
+            r_n_star: flatness(&prn, fit.params.r_n_star, &FLAT_TOLS),
+        };
     }
     let p = fit.params;
     Ok(FitReport {

@@ -248,20 +248,22 @@ pub fn profile(runs: &Runs, opts: &FitOptions, best: &FitOutcome, which: Profile
     Ok(out)
 }
 
-/// Width of the flat region of a profile: values whose objective is within `tol` of the minimum.
+/// Width of the flat region of a profile: values whose objective is within `tol` of the fit's.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FlatRegion {
-    /// Objective tolerance above the profile minimum.
+    /// Objective tolerance above the objective at the fitted value.
     pub tol: f64,
-    /// Smallest value of the contiguous region around the minimum.
+    /// Smallest value of the contiguous region around the fitted value.
     pub lo: f64,
     /// Largest value of that region.
     pub hi: f64,
 }
 
-/// Flat regions of a profile for several tolerances (contiguous around its minimum).
-pub fn flatness(profile: &[[f64; 2]], tols: &[f64]) -> Vec<FlatRegion> {
-    let Some((imin, _)) = profile.iter().enumerate().filter(|(_, p)| p[1].is_finite()).min_by(|a, b| a.1[1].total_cmp(&b.1[1])) else {
+/// Flat regions of a profile around the point nearest `center` (the fitted value): the
+/// contiguous values whose objective is within each tolerance of the objective there.
+pub fn flatness(profile: &[[f64; 2]], center: f64, tols: &[f64]) -> Vec<FlatRegion> {
+    let distance = |v: f64| (v / center).ln().abs();
+    let Some((imin, _)) = profile.iter().enumerate().filter(|(_, p)| p[1].is_finite()).min_by(|a, b| distance(a.1[0]).total_cmp(&distance(b.1[0]))) else {
         return Vec::new();
     };
     let fmin = profile[imin][1];

@@ -1,28 +1,15 @@
 //! The fitter: analytic gradients, synthetic recovery, SDC's stage-2 refit on the 182 runs,
 //! Epoch AI's Chinchilla refit, the mean-of-Huber pitfall, options and bad input.
 
+mod common;
+use common::{fixture, rel};
+
 use dclab::scaling::fit::{FitMode, FitOptions, GridKind, Stage1, fit_chinchilla, fit_law};
 use dclab::scaling::law::LawParams;
 use dclab::scaling::objective::{Form, N_THETA, Reduction, Theta, objective_full, prepare, theta_from_params};
 use dclab::scaling::runs::Runs;
-use std::path::PathBuf;
 
-fn rel(a: f64, b: f64) -> f64 {
-    (a / b - 1.0).abs()
-}
 
-/// The shared fixture, or None (and a note on stderr) when absent outside CI.
-fn fixture(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("fixture {} is missing and CI is set", p.display());
-    }
-    eprintln!("fixture {} not found: skipping its assertions", p.display());
-    None
-}
 
 /// Law with distinct exponents so that all seven constants are identifiable.
 fn truth() -> LawParams {

@@ -1,29 +1,16 @@
 //! REFERENCE.md section 7: the law's known values, allocation, parameter formula, FLOPs, and the
 //! published fit's R^2 and objective on SDC's 182 runs.
 
+mod common;
+use common::{fixture, rel};
+
 use dclab::scaling::law::{LawParams, effective, flops, half_value_repetition, params_formula, swiglu_hidden, value_left};
 use dclab::scaling::report::evaluate;
 use dclab::scaling::runs::Runs;
 use dclab::scaling::spec::parse_params;
 use ndarray::Array2;
-use std::path::PathBuf;
 
-fn rel(a: f64, b: f64) -> f64 {
-    (a / b - 1.0).abs()
-}
 
-/// The shared fixture, or None (and a note on stderr) when absent outside CI.
-fn fixture(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("fixture {} is missing and CI is set", p.display());
-    }
-    eprintln!("fixture {} not found: skipping its assertions", p.display());
-    None
-}
 
 #[test]
 fn d_prime_known_values() {

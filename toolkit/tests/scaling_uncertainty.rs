@@ -1,5 +1,8 @@
 //! Uncertainty: bootstrap intervals, profiles, flatness and the fit.json report.
 
+mod common;
+use common::fixture;
+
 use dclab::scaling::fit::{FitOptions, GridKind, Stage1, fit_law};
 use dclab::scaling::law::LawParams;
 use dclab::scaling::report::{ReportOptions, fit_report, write_json_atomic};
@@ -7,20 +10,7 @@ use dclab::scaling::runs::Runs;
 use dclab::scaling::uncertainty::{Profiled, bootstrap, flatness, goodness, profile, quantile};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use std::path::PathBuf;
 
-/// The shared fixture, or None (and a note on stderr) when absent outside CI.
-fn fixture(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("fixture {} is missing and CI is set", p.display());
-    }
-    eprintln!("fixture {} not found: skipping its assertions", p.display());
-    None
-}
 
 /// Repeated-data runs from the SDC law with 0.5% multiplicative noise.
 fn noisy_runs(p: &LawParams, seed: u64) -> Runs {

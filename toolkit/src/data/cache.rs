@@ -58,3 +58,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Fills a fresh temporary folder with `fill`, then renames it over `dir` (replacing an old one
+/// whole), so readers see the old folder or the new one, never a half-written mix.
+pub fn replace_dir_atomic(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = temp_sibling(dir);
+    let result = (|| -> Result<()> {
+        fs::create_dir_all(&tmp)?;
+        fill(&tmp)?;
+        if dir.exists() {
+            let old = temp_sibling(dir);
+            fs::rename(dir, &old)?;
+            fs::rename(&tmp, dir)?;
+            fs::remove_dir_all(&old)?;
+        } else {
+            fs::rename(&tmp, dir)?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result.with_context(|| format!("writing {}", dir.display()))
+}

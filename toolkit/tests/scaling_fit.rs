@@ -136,14 +136,20 @@ fn sdc_grid_stage2_refit_on_published_runs() {
     assert!(wide.starts > 300);
 }
 
-#[test]
-fn epoch_ai_chinchilla_refit() {
-    let Some(path) = fixture("chinchilla_epoch_runs.csv") else { return };
+/// Epoch AI's digitised Chinchilla runs minus the 5 highest losses (REFERENCE section 7).
+fn chinchilla_240() -> Option<Runs> {
+    let path = fixture("chinchilla_epoch_runs.csv")?;
     let all = Runs::read(&path).unwrap();
     let mut idx: Vec<usize> = (0..all.len()).collect();
     idx.sort_by(|&i, &j| all.val_loss[i].total_cmp(&all.val_loss[j]));
     idx.truncate(all.len() - 5);
     let runs = all.select(&idx);
+    Some(runs)
+}
+
+#[test]
+fn epoch_ai_chinchilla_refit() {
+    let Some(runs) = chinchilla_240() else { return };
     assert_eq!(runs.len(), 240);
     let (p, rep) = fit_chinchilla(&runs, &FitOptions::default()).unwrap();
     assert!(rel(p.big_e(), 1.8172) < 2e-3, "E {}", p.big_e());
@@ -156,12 +162,7 @@ fn epoch_ai_chinchilla_refit() {
 
 #[test]
 fn mean_of_huber_pitfall_is_handled() {
-    let Some(path) = fixture("chinchilla_epoch_runs.csv") else { return };
-    let all = Runs::read(&path).unwrap();
-    let mut idx: Vec<usize> = (0..all.len()).collect();
-    idx.sort_by(|&i, &j| all.val_loss[i].total_cmp(&all.val_loss[j]));
-    idx.truncate(all.len() - 5);
-    let runs = all.select(&idx);
+    let Some(runs) = chinchilla_240() else { return };
     let sum = FitOptions::default();
     let (ps, _) = fit_chinchilla(&runs, &sum).unwrap();
     // Asking for the mean tightens the stopping tolerances by 1/n ...

@@ -140,13 +140,8 @@ pub fn evaluate(runs: &Runs, params: &LawParams, delta: f64) -> Goodness {
 
 /// Writes JSON atomically: a temporary file beside the target, then a rename.
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().context("output path has no file name")?.to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, text + "\n").with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    crate::data::cache::write_atomic(path, text.as_bytes())
 }
 
 /// Reads law constants from a fit.json (or any JSON with a, b, e, alpha, beta, R_D_star,

@@ -7,4 +7,7 @@ pub mod data;
 pub mod model;
 pub mod objective;
 pub mod train;
+pub mod sweep;
 pub mod scaling;
+pub mod viz;
+pub mod study;

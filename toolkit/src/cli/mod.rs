@@ -2,6 +2,8 @@
 
 mod data;
 mod scaling;
+mod study;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -32,10 +34,22 @@ enum Command {
     Law(scaling::LawCommand),
     /// Critical compute C_crit(U) from a fitted AR law and a fitted diffusion law.
     Crit(scaling::CritArgs),
+    /// Run a sweep spec (TOML) into a folder, resumably; `slurm` and `merge` for clusters.
+    Sweep(sweep::SweepCommand),
+    /// The main job: sweep, fit one law per family, write report.html and summary.md.
+    Study(study::StudyArgs),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // burn reads BURN_DEVICE too and panics on our `cpu`/`auto`: clap has read it (the
+    // --device default), so hand burn a name it knows. SAFETY: no other thread runs yet.
+    if let Ok(v) = std::env::var("BURN_DEVICE") {
+        match dclab::model::burn_name(&v) {
+            Some(name) => unsafe { std::env::set_var("BURN_DEVICE", name) },
+            None => unsafe { std::env::remove_var("BURN_DEVICE") },
+        }
+    }
     let result = match cli.command {
         Command::Data(c) => data::run(c),
         Command::Train(a) => train::run_train(a),
@@ -43,6 +57,8 @@ pub fn main() -> ExitCode {
         Command::Fit(a) => scaling::fit(a),
         Command::Law(c) => scaling::law(c),
         Command::Crit(a) => scaling::crit(a),
+        Command::Sweep(c) => sweep::run(c),
+        Command::Study(a) => study::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,3 +53,13 @@ pub fn prepare(corpus: &str, tokenizer: TokenizerSpec, unique_tokens: Option<usi
         heldout,
     })
 }
+
+impl Prepared {
+    /// The same data with a smaller unique-token budget (a prefix of this one's, so budgets
+    /// nest); a sweep prepares once and takes every budget from it.
+    pub fn with_budget(&self, unique_tokens: usize) -> Result<Prepared> {
+        let train = Packed::budget(&self.train.tokens, unique_tokens, self.train.seq_len)
+            .with_context(|| format!("corpus '{}' with tokenizer {}", self.corpus, self.tokenizer.spec))?;
+        Ok(Prepared { train, ..self.clone() })
+    }
+}

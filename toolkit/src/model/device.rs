@@ -57,3 +57,25 @@ fn cuda() -> Result<DeviceChoice> {
 fn cuda() -> Result<DeviceChoice> {
     bail!("this build has no cuda backend (rebuild with --features cuda)")
 }
+
+/// burn itself reads `BURN_DEVICE` (e.g. when it loads optimizer state) and panics on names it
+/// does not know, such as our `cpu` and `auto`; this says so, as an error to show, when the
+/// variable holds such a name.
+pub fn burn_device_env_problem() -> Option<String> {
+    let v = std::env::var("BURN_DEVICE").ok()?;
+    let known = v == "flex" || (cfg!(feature = "wgpu") && v == "wgpu") || (cfg!(feature = "cuda") && v == "cuda");
+    (!known).then(|| {
+        format!("BURN_DEVICE={v} is also read by burn, which does not know `{v}` in this build: set BURN_DEVICE=flex for the CPU (the same backend as `cpu`), or unset it and pass the device as an argument")
+    })
+}
+
+/// The `BURN_DEVICE` value burn understands for one of our device names (`cpu` and `auto`
+/// have none: burn then picks its default).
+pub fn burn_name(spec: &str) -> Option<&'static str> {
+    match spec {
+        "cpu" | "flex" => Some("flex"),
+        "wgpu" => Some("wgpu"),
+        "cuda" => Some("cuda"),
+        _ => None,
+    }
+}

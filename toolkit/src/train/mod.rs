@@ -11,5 +11,5 @@ pub mod schedule;
 
 pub use config::TrainConfig;
 pub use eval::{evaluate, EvalResult};
-pub use outputs::{MetricsRow, Summary};
+pub use outputs::{read_metrics, MetricsRow, Summary};
 pub use run::{train, Event, RunResult};

@@ -66,6 +66,9 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
     let last_dir = out.map(|o| o.join("checkpoints").join("last"));
     let best_dir = out.map(|o| o.join("checkpoints").join("best"));
     if let Some(dir) = last_dir.as_ref().filter(|d| d.join("state.json").exists()) {
+        if let Some(problem) = crate::model::burn_device_env_problem() {
+            bail!("cannot resume {}: {problem}", dir.display());
+        }
         state = checkpoint::load_state(dir)?;
         model = checkpoint::load_model(dir, &cfg.model, &ad)?;
         optim = optim.load(dir.join("optim.bpk")).map_err(|e| anyhow::anyhow!("loading optimizer state: {e:?}"))?;
@@ -178,13 +181,14 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
     };
     if let Some(o) = out {
         write_metrics(&o.join("metrics.csv"), &state.metrics)?;
-        write_summary(&o.join("summary.json"), &summary)?;
         cfg.save(o.join("config.json")).map_err(|e| anyhow::anyhow!("writing config.json: {e}"))?;
         if let Some(path) = &data.tokenizer.path {
             std::fs::copy(path, o.join("tokenizer.json")).context("copying tokenizer.json")?;
         } else {
             data.tokenizer.save(&o.join("tokenizer.json"))?;
         }
+        // Last: a sweep takes summary.json as the mark of a finished run.
+        write_summary(&o.join("summary.json"), &summary)?;
     }
     Ok(RunResult { summary, metrics: state.metrics })
 }

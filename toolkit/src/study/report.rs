@@ -1,0 +1,248 @@
+//! The study's outputs: `summary.md` (findings in words, laws, critical compute, runs) and
+//! `report.html` (the same with every figure, self-contained).
+
+use super::analysis::{Analysis, FamilyLaw};
+use crate::scaling::crit::CrossoverStatus;
+use crate::sweep::RunRow;
+use crate::train::MetricsRow;
+use crate::viz::figures as fig;
+use crate::viz::{escape, figure, page, table};
+
+/// Element ids of the report's figures and tables, stable across versions (tests and links
+/// rely on them).
+pub const FIGURE_IDS: [&str; 8] = [
+    "fig-loss-vs-epochs",
+    "fig-loss-vs-flops",
+    "fig-compute-matched",
+    "fig-law-fit",
+    "fig-law-residuals",
+    "fig-effective-data",
+    "fig-critical-compute",
+    "fig-training-curves",
+];
+
+/// Id of the runs table in report.html.
+pub const RUNS_TABLE_ID: &str = "runs-table";
+
+/// The study's findings as (question, answer) pairs, each answer computed from the runs.
+pub fn findings(a: &Analysis) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for family in ["ar", "diffusion"] {
+        let q = format!("Did {family}'s loss turn up with epochs?");
+        let ans = match a.turned_up(family) {
+            None => format!("Not measured: no (model, U) group of {family} runs has two epoch counts."),
+            Some((k, n)) => {
+                let worst = a
+                    .trends
+                    .iter()
+                    .filter(|t| t.family == family)
+                    .max_by(|x, y| (x.last_loss - x.best_loss).total_cmp(&(y.last_loss - y.best_loss)))
+                    .expect("n > 0");
+                format!(
+                    "{} in {k} of {n} (model, U) groups the final validation loss at the most epochs is above the group's best by more than two standard errors. Largest rise: {} at U = {}: {:.4} at E = {} vs best {:.4} at E = {}.",
+                    if k > 0 { "Yes:" } else { "No:" },
+                    worst.model,
+                    worst.unique_tokens,
+                    worst.last_loss,
+                    worst.last_epochs,
+                    worst.best_loss,
+                    worst.best_epochs
+                )
+            }
+        };
+        out.push((q, ans));
+    }
+    if let (Some(c), [first, rest @ ..]) = (a.largest_common_flops, a.best_at_largest.as_slice()) {
+        let others: Vec<String> = rest.iter().map(|b| format!("{} {:.4} ({})", b.family, b.best_val_loss, b.run_id)).collect();
+        let margin = rest.first().map(|b| format!(", ahead by {:.4} nats/token", b.best_val_loss - first.best_val_loss)).unwrap_or_default();
+        out.push((
+            format!("Which family is best at the largest compute ({c:.3e} FLOPs, reached by every family)?"),
+            format!(
+                "{}: best validation loss {:.4} ({}){margin}; {}. Diffusion losses are upper bounds (ELBO) on its NLL, so diffusion's true loss is at most this.",
+                first.family,
+                first.best_val_loss,
+                first.run_id,
+                if others.is_empty() { "no other family".to_string() } else { others.join("; ") }
+            ),
+        ));
+    }
+    let crossing = match &a.crit_at_study {
+        None => "Not computed: an AR law and a diffusion law are both needed and at least one fit failed (see the laws table).".to_string(),
+        Some(c) => {
+            let mut parts: Vec<String> = c
+                .rows
+                .iter()
+                .map(|r| format!("at U = {:.0} tokens, {} (DBA's line: {:.3e})", r.unique_tokens, Analysis::crossover_words(r.status, r.c_crit), r.dba_c_crit))
+                .collect();
+            let max_c = a.largest_common_flops.unwrap_or(0.0);
+            let beyond = c.rows.iter().filter(|r| r.status == CrossoverStatus::Crossover && r.c_crit.is_some_and(|x| x > max_c)).count();
+            if beyond > 0 {
+                parts.push(format!("{beyond} of these crossovers lie beyond this study's largest compute ({max_c:.3e} FLOPs)"));
+            }
+            parts.join("; ") + "."
+        }
+    };
+    out.push(("Where do the fitted laws put the crossover?".into(), crossing));
+    out.push(("Verdict".into(), verdict(a)));
+    out
+}
+
+fn verdict(a: &Analysis) -> String {
+    let winner = a.best_at_largest.first().map(|b| b.family.as_str());
+    let need: Option<f64> = a.crit_at_study.as_ref().and_then(|c| c.rows.iter().filter_map(|r| r.c_crit).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x)))));
+    match winner {
+        Some("diffusion") => "Diffusion beats AR at this study's largest compute, as DBA reports past C_crit.".into(),
+        Some(w) => {
+            let mut s = format!("Diffusion does not beat AR at this scale: {w} has the lower loss at the largest compute.");
+            match (need, &a.crit_at_study) {
+                (Some(c), _) => s.push_str(&format!(" The fitted laws say diffusion would need about {c:.3e} FLOPs (at the smallest U where they cross) to overtake AR.")),
+                (None, Some(_)) => s.push_str(" The fitted laws do not cross at any compute searched, so they do not predict a win for diffusion on this data; fits on a small grid are weak evidence (see R^2)."),
+                (None, None) => s.push_str(" Without both laws the toolkit cannot say how much compute diffusion would need; run a wider grid (paper-small)."),
+            }
+            s
+        }
+        None => "No runs.".into(),
+    }
+}
+
+fn law_rows(laws: &[FamilyLaw]) -> Vec<Vec<String>> {
+    laws.iter()
+        .map(|l| match &l.params {
+            Some(p) => vec![
+                l.family.clone(),
+                l.n_runs.to_string(),
+                format!("{:.4}", p.big_e()),
+                format!("{:.4e}", p.big_a()),
+                format!("{:.4e}", p.big_b()),
+                format!("{:.4}", p.alpha),
+                format!("{:.4}", p.beta),
+                format!("{:.4}", p.r_d_star),
+                format!("{:.4}", p.r_n_star),
+                format!("{:.3}", l.half_value_epochs),
+                format!("{:.4}", l.r2),
+            ],
+            None => vec![l.family.clone(), l.n_runs.to_string(), format!("no fit: {}", l.error.as_deref().unwrap_or("?"))],
+        })
+        .collect()
+}
+
+const LAW_HEADERS: [&str; 11] = ["family", "runs", "E", "A", "B", "alpha", "beta", "R_D*", "R_N*", "half-value epochs", "R^2"];
+const RUN_HEADERS: [&str; 13] = ["run", "family", "model", "params", "U", "epochs", "tokens", "FLOPs", "best val", "final val", "bits/byte", "held-out bits/byte", "seconds"];
+
+fn run_rows(rows: &[RunRow]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            let s = &r.summary;
+            vec![
+                r.point.run_id.clone(),
+                r.point.family.clone(),
+                r.point.model_spec.clone(),
+                s.params_total.to_string(),
+                s.unique_tokens.to_string(),
+                format!("{}", s.epochs),
+                s.tokens_seen.to_string(),
+                format!("{:.3e}", s.flops),
+                format!("{:.4}", s.best_val_loss),
+                format!("{:.4}", s.final_val_loss),
+                format!("{:.4}", s.best_val_bits_per_byte),
+                format!("{:.4}", s.heldout_bits_per_byte),
+                format!("{:.1}", s.wall_seconds),
+            ]
+        })
+        .collect()
+}
+
+fn md_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut s = format!("| {} |\n|{}\n", headers.join(" | "), "---|".repeat(headers.len()));
+    for r in rows {
+        let mut cells = r.clone();
+        cells.resize(headers.len(), String::new());
+        s.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    s
+}
+
+/// Context every output states: what ran, where, how long.
+#[derive(Clone, Debug)]
+pub struct StudyContext {
+    /// Preset or spec name.
+    pub name: String,
+    /// The command that reproduces it.
+    pub command: String,
+    /// Corpus, tokenizer, context.
+    pub data: String,
+    /// Device of the runs.
+    pub device: String,
+    /// Wall time of the whole study (this call), seconds.
+    pub wall_seconds: f64,
+}
+
+/// summary.md.
+pub fn summary_md(ctx: &StudyContext, a: &Analysis, rows: &[RunRow]) -> String {
+    let mut s = format!("# dclab study: {}\n\n", ctx.name);
+    s.push_str(&format!(
+        "{} runs on {} ({}), this call took {:.0} s. Reproduce: `{}`.\n\n## Findings\n\n",
+        rows.len(),
+        ctx.device,
+        ctx.data,
+        ctx.wall_seconds,
+        ctx.command
+    ));
+    for (q, ans) in findings(a) {
+        s.push_str(&format!("- **{q}** {ans}\n"));
+    }
+    s.push_str("\n## Fitted laws (final validation loss; alpha = beta; SDC's two-stage fit)\n\n");
+    s.push_str(&md_table(&LAW_HEADERS, &law_rows(&a.laws)));
+    if let Some(c) = &a.crit_at_study {
+        s.push_str("\n## Critical compute at the study's budgets\n\n");
+        let rows: Vec<Vec<String>> = c
+            .rows
+            .iter()
+            .map(|r| vec![format!("{:.0}", r.unique_tokens), r.c_crit.map(|c| format!("{c:.3e}")).unwrap_or("-".into()), format!("{:?}", r.status), format!("{:.3e}", r.dba_c_crit)])
+            .collect();
+        s.push_str(&md_table(&["U (tokens)", "C_crit from the fits (FLOPs)", "status", "DBA's C_crit"], &rows));
+    }
+    s.push_str("\n## Runs\n\n");
+    s.push_str(&md_table(&RUN_HEADERS, &run_rows(rows)));
+    s.push_str(
+        "\nLosses are nats/token on the fixed validation set; diffusion's are upper bounds (ELBO). \
+         A law with 7 constants fitted on a small grid is weakly identified: read R^2 and the residual \
+         figure before trusting R_D* or C_crit.\n",
+    );
+    s
+}
+
+/// report.html: findings, every figure (ids in [`FIGURE_IDS`]), the laws and the runs table.
+pub fn report_html(ctx: &StudyContext, a: &Analysis, rows: &[RunRow], curves: &[(RunRow, Vec<MetricsRow>)]) -> String {
+    let mut b = format!(
+        "<p>{} runs on {} ({}); this call took {:.0} s. Reproduce: <code>{}</code>.</p>\n<h2>Findings</h2>\n<ul class=\"finding\">\n",
+        rows.len(),
+        escape(&ctx.device),
+        escape(&ctx.data),
+        ctx.wall_seconds,
+        escape(&ctx.command)
+    );
+    for (q, ans) in findings(a) {
+        b.push_str(&format!("<li><b>{}</b> {}</li>\n", escape(&q), escape(&ans)));
+    }
+    b.push_str("</ul>\n<h2>Repetition</h2>\n");
+    b.push_str(&figure(&fig::loss_vs_epochs(rows), FIGURE_IDS[0], "Final validation loss against epochs at each fixed unique budget U (colour: family; dash: U). A curve that turns up means repeated data started to hurt."));
+    b.push_str(&figure(&fig::loss_vs_flops(rows), FIGURE_IDS[1], "Each run's best validation loss against its training FLOPs (6ND, total parameters), with each family's best-so-far envelope."));
+    b.push_str(&figure(&fig::compute_matched(rows), FIGURE_IDS[2], "Compute-matched runs: the same training tokens D, a smaller unique fraction U/D means more epochs (DBA's repetition figure). Empty if the spec has no compute_matched table."));
+    b.push_str("<h2>Scaling laws</h2>\n");
+    b.push_str(&table("laws-table", &LAW_HEADERS, &law_rows(&a.laws)));
+    let fitted: Vec<(String, Vec<crate::scaling::uncertainty::Residual>)> = a.laws.iter().filter(|l| l.params.is_some()).map(|l| (l.family.clone(), l.residuals.clone())).collect();
+    b.push_str(&figure(&fig::law_fit(&fitted), FIGURE_IDS[3], "Observed final validation loss against the fitted law's prediction, per family; points on the dashed diagonal are fitted exactly."));
+    b.push_str(&figure(&fig::law_residuals(&fitted), FIGURE_IDS[4], "Log residuals of each family's fit against epochs; a trend means the law misses how repetition acts."));
+    let laws: Vec<(String, crate::scaling::law::LawParams)> = a.laws.iter().filter_map(|l| l.params.map(|p| (l.family.clone(), p))).collect();
+    b.push_str(&figure(&fig::effective_data(&laws), FIGURE_IDS[5], "D'/D: how much of the repeated tokens' value is left after E epochs, from each family's fitted R_D*; dotted lines mark where a repetition is worth half a fresh token."));
+    match &a.crit {
+        Some(c) => b.push_str(&figure(&fig::critical_compute(c), FIGURE_IDS[6], "C_crit(U): the compute above which the fitted diffusion law beats the fitted AR law, against DBA's published line. Missing points: no crossover in 1e6..1e30 FLOPs.")),
+        None => b.push_str(&format!("<div id=\"{}\"><p>No critical compute: it needs both an AR and a diffusion law.</p></div>\n", FIGURE_IDS[6])),
+    }
+    b.push_str("<h2>Training curves</h2>\n");
+    b.push_str(&figure(&fig::training_curves(curves), FIGURE_IDS[7], "Every run's validation loss against tokens seen (diffusion: upper bounds)."));
+    b.push_str("<h2>Runs</h2>\n");
+    b.push_str(&table(RUNS_TABLE_ID, &RUN_HEADERS, &run_rows(rows)));
+    page(&format!("dclab study: {}", ctx.name), &b)
+}

@@ -1,0 +1,73 @@
+//! A Slurm job-array script that runs a sweep's shards on a cluster, one array task per shard.
+
+use std::path::Path;
+
+/// What the script asks of Slurm and where things are on the cluster.
+#[derive(Clone, Debug)]
+pub struct SlurmOptions {
+    /// Number of shards (array tasks).
+    pub shards: usize,
+    /// The dclab binary (overridable at submit time with `DCLAB_BIN`).
+    pub binary: String,
+    /// Sweep spec path (`DCLAB_SPEC`).
+    pub spec: String,
+    /// Output folder; shard i writes `OUT/shard-i` (`DCLAB_OUT`).
+    pub out: String,
+    /// Data cache (`DCLAB_CACHE`).
+    pub cache: String,
+    /// Device per task (`BURN_DEVICE`).
+    pub device: String,
+    /// Wall-time limit per task, e.g. `04:00:00`.
+    pub time: String,
+    /// CPUs per task.
+    pub cpus: usize,
+    /// GPUs per task (0: none requested).
+    pub gpus: usize,
+    /// Partition, if the cluster needs one.
+    pub partition: Option<String>,
+    /// Job name.
+    pub name: String,
+}
+
+/// The job-array script: `sbatch` it, then `dclab sweep merge OUT/shard-* --out OUT`.
+///
+/// ```
+/// let o = dclab::sweep::SlurmOptions { shards: 4, binary: "/opt/dclab".into(), spec: "s.toml".into(),
+///     out: "out".into(), cache: "cache".into(), device: "auto".into(), time: "01:00:00".into(),
+///     cpus: 8, gpus: 1, partition: None, name: "demo".into() };
+/// assert!(dclab::sweep::slurm_script(&o).contains("#SBATCH --array=0-3"));
+/// ```
+pub fn slurm_script(o: &SlurmOptions) -> String {
+    let mut s = String::new();
+    s.push_str("#!/bin/bash\n");
+    s.push_str(&format!("# dclab sweep '{}' as a Slurm job array of {} shards (written by `dclab sweep slurm`).\n", o.name, o.shards));
+    s.push_str("# Fetch the corpus into DCLAB_CACHE once before submitting (`dclab data fetch NAME`),\n");
+    s.push_str("# then: sbatch THIS_SCRIPT; when every task is done:\n");
+    s.push_str(&format!("#   {} sweep merge {}/shard-* --out {}\n", o.binary, o.out, o.out));
+    s.push_str(&format!("#SBATCH --job-name=dclab-{}\n", o.name.replace(char::is_whitespace, "-")));
+    s.push_str(&format!("#SBATCH --array=0-{}\n", o.shards.saturating_sub(1)));
+    s.push_str(&format!("#SBATCH --output={}/slurm-%A_%a.log\n", o.out));
+    s.push_str(&format!("#SBATCH --cpus-per-task={}\n", o.cpus));
+    s.push_str(&format!("#SBATCH --time={}\n", o.time));
+    if o.gpus > 0 {
+        s.push_str(&format!("#SBATCH --gres=gpu:{}\n", o.gpus));
+    }
+    if let Some(p) = &o.partition {
+        s.push_str(&format!("#SBATCH --partition={p}\n"));
+    }
+    s.push_str("set -euo pipefail\n");
+    s.push_str(&format!("DCLAB_BIN=\"${{DCLAB_BIN:-{}}}\"\n", o.binary));
+    s.push_str(&format!("SPEC=\"${{DCLAB_SPEC:-{}}}\"\n", o.spec));
+    s.push_str(&format!("OUT=\"${{DCLAB_OUT:-{}}}\"\n", o.out));
+    s.push_str(&format!("export DCLAB_CACHE=\"${{DCLAB_CACHE:-{}}}\"\n", o.cache));
+    s.push_str(&format!("export BURN_DEVICE=\"${{BURN_DEVICE:-{}}}\"\n", o.device));
+    s.push_str(&format!("export RAYON_NUM_THREADS=\"${{RAYON_NUM_THREADS:-${{SLURM_CPUS_PER_TASK:-{}}}}}\"\n", o.cpus));
+    s.push_str("SHARD=\"${SLURM_ARRAY_TASK_ID:?submit with sbatch: SLURM_ARRAY_TASK_ID is not set}\"\n");
+    s.push_str(&format!("exec \"$DCLAB_BIN\" sweep \"$SPEC\" --shard \"$SHARD/{}\" --out \"$OUT/shard-$SHARD\"\n", o.shards));
+    s
+}
+
+/// Absolute form of a path for the script (relative paths break under Slurm's working dir).
+pub fn absolute(p: &Path) -> String {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+}

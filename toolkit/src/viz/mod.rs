@@ -1,0 +1,6 @@
+//! Plots and HTML: the study's figures (plotly) and self-contained report pages.
+
+pub mod figures;
+pub mod html;
+
+pub use html::{escape, figure, page, table};

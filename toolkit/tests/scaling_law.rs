@@ -111,3 +111,20 @@ fn published_fit_on_sdc_runs() {
     assert_eq!(g.residuals.len(), 182);
     assert!(g.rmse_log.is_finite() && g.rmse_log > 0.0, "rmse {}", g.rmse_log);
 }
+
+/// A stage 1 that ran to A -> 0 makes U_N underflow; the law and the fit objective must stay
+/// finite and reach their analytic limit, (beta/alpha) B U_D^-beta (1 + R_N*)^-alpha for the
+/// N term (found when a study's stage-2 fit failed at every start).
+#[test]
+fn degenerate_stage1_keeps_the_law_and_objective_finite() {
+    use dclab::scaling::objective::{objective_full, prepare, theta_from_params, Form, Reduction};
+    let p = LawParams { a: -800.0, ..LawParams::SDC_C4 };
+    let (n, d, u): (f64, f64, f64) = (3e5, 1e6, 8e3);
+    let n_term = p.beta / p.alpha * p.big_b() * u.powf(-p.beta) * (1.0 + p.r_n_star).powf(-p.alpha);
+    let want = p.big_e() + n_term + p.big_b() / p.d_prime(d, u).powf(p.beta);
+    let got = p.loss(n, d, u);
+    assert!(rel(got, want) < 1e-9, "loss {got} vs limit {want}");
+    let runs = Runs::new(vec![n, 1e5], vec![d, 2e6], vec![u, 2e4], vec![3.0, 2.5]).unwrap();
+    let (f, g) = objective_full(&theta_from_params(&p), &prepare(&runs), Form::DataConstrained, 1e-3, Reduction::Sum);
+    assert!(f.is_finite() && g.iter().all(|x| x.is_finite()), "objective {f}, gradient {g:?}");
+}

@@ -283,7 +283,7 @@ fn micro_study_writes_every_figure_and_the_summary() {
         assert!(html.contains(&r.point.run_id), "runs table lists {}", r.point.run_id);
     }
     let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
-    for must in ["## Findings", "Did ar's loss turn up with epochs?", "Did diffusion's loss turn up with epochs?", "Which family is best at the largest compute", "Where do the fitted laws put the crossover?", "**Verdict**", "## Runs"] {
+    for must in ["## Findings", "Did AR's loss turn up with epochs?", "Did diffusion's loss turn up with epochs?", "Which family is best at the largest compute", "Where do the fitted laws put the crossover?", "**Verdict**", "## Runs"] {
         assert!(md.contains(must), "summary.md lacks `{must}`:\n{md}");
     }
     // The winner named in the summary is the family with the lowest loss at the common compute.

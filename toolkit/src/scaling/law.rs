@@ -104,8 +104,17 @@ impl LawParams {
 
     /// N' = U_N + U_N*R_N*(1 - exp(-R_N/R_N*)), the effective model size.
     pub fn n_prime(&self, n: f64, u_d: f64) -> f64 {
-        let u_n = self.u_n(u_d, n);
-        effective(u_n, (n / u_n - 1.0).max(0.0), self.r_n_star)
+        self.ln_n_prime(n, u_d).exp()
+    }
+
+    /// ln N', computed relative to U_N so it stays finite when U_N underflows.
+    pub fn ln_n_prime(&self, n: f64, u_d: f64) -> f64 {
+        let ln_un = self.ln_u_n_unclamped(u_d).min(n.ln());
+        if self.r_n_star.is_infinite() {
+            return n.ln();
+        }
+        let r_n = (n.ln() - ln_un).exp() - 1.0;
+        ln_un + (1.0 + self.r_n_star * -(-r_n / self.r_n_star).exp_m1()).ln()
     }
 
     /// D' for a run of `d` total tokens over `u` unique tokens.
@@ -118,7 +127,7 @@ impl LawParams {
     pub fn loss(&self, n: f64, d: f64, u: f64) -> f64 {
         let u_d = u.min(d);
         self.big_e()
-            + self.big_a() / self.n_prime(n, u_d).powf(self.alpha)
+            + (self.a - self.alpha * self.ln_n_prime(n, u_d)).exp()
             + self.big_b() / self.d_prime(d, u).powf(self.beta)
     }
 

@@ -124,21 +124,21 @@ pub fn log_loss_and_grad(t: &Theta, r: &Prepared, form: Form) -> (f64, Theta) {
             let ln_np = if lu >= r.ln_n || t[LN_RN] == f64::INFINITY {
                 r.ln_n
             } else {
+                // In log space relative to U_N, so a U_N that underflows (a degenerate stage 1)
+                // still gives a finite ln N' = ln U_N + ln(N'/U_N).
                 let rn_star = t[LN_RN].exp();
-                let un = lu.exp();
-                let rn = r.n / un - 1.0;
+                let rn = (r.ln_n - lu).exp() - 1.0; // N/U_N - 1, possibly +inf
                 let one_minus = -(-rn / rn_star).exp_m1();
                 let en = 1.0 - one_minus;
-                let np = un * (1.0 + rn_star * one_minus);
-                let dnp_dun = 1.0 + rn_star * one_minus - en * r.n / un;
-                let dnp_drn = un * (one_minus - en * rn / rn_star);
-                let dlnp_dlu = dnp_dun * un / np;
-                dn[LN_RN] = dnp_drn * rn_star / np;
+                let k = 1.0 + rn_star * one_minus; // N'/U_N
+                let (en_n_over_un, en_rn) = if en == 0.0 { (0.0, 0.0) } else { (en * (rn + 1.0), en * rn) };
+                let dlnp_dlu = (k - en_n_over_un) / k;
+                dn[LN_RN] = (one_minus - en_rn / rn_star) * rn_star / k;
                 dn[0] = dlnp_dlu / alpha;
                 dn[1] = -dlnp_dlu / alpha;
                 dn[ALPHA] = dlnp_dlu * (1.0 / alpha - lu) / alpha;
                 dn[BETA] = dlnp_dlu * (r.ln_u - 1.0 / beta) / alpha;
-                np.ln()
+                lu + k.ln()
             };
             let ln_dp = if r.r_d <= 0.0 {
                 r.ln_u

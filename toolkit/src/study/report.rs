@@ -27,26 +27,23 @@ pub const RUNS_TABLE_ID: &str = "runs-table";
 /// The study's findings as (question, answer) pairs, each answer computed from the runs.
 pub fn findings(a: &Analysis) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for family in ["ar", "diffusion"] {
-        let q = format!("Did {family}'s loss turn up with epochs?");
+    for (family, name) in [("ar", "AR"), ("diffusion", "diffusion")] {
+        let q = format!("Did {name}'s loss turn up with epochs?");
         let ans = match a.turned_up(family) {
             None => format!("Not measured: no (model, U) group of {family} runs has two epoch counts."),
+            Some((0, n)) => format!(
+                "No: in none of {n} (model, U) groups is the final validation loss at the most epochs above the group's best by more than two standard errors."
+            ),
             Some((k, n)) => {
                 let worst = a
                     .trends
                     .iter()
-                    .filter(|t| t.family == family)
+                    .filter(|t| t.family == family && t.turned_up)
                     .max_by(|x, y| (x.last_loss - x.best_loss).total_cmp(&(y.last_loss - y.best_loss)))
-                    .expect("n > 0");
+                    .expect("k > 0");
                 format!(
-                    "{} in {k} of {n} (model, U) groups the final validation loss at the most epochs is above the group's best by more than two standard errors. Largest rise: {} at U = {}: {:.4} at E = {} vs best {:.4} at E = {}.",
-                    if k > 0 { "Yes:" } else { "No:" },
-                    worst.model,
-                    worst.unique_tokens,
-                    worst.last_loss,
-                    worst.last_epochs,
-                    worst.best_loss,
-                    worst.best_epochs
+                    "Yes: in {k} of {n} (model, U) groups the final validation loss at the most epochs is above the group's best by more than two standard errors. Largest rise: {} at U = {}: {:.4} at E = {} vs best {:.4} at E = {}.",
+                    worst.model, worst.unique_tokens, worst.last_loss, worst.last_epochs, worst.best_loss, worst.best_epochs
                 )
             }
         };
@@ -105,20 +102,43 @@ fn verdict(a: &Analysis) -> String {
     }
 }
 
+/// Four significant figures, in scientific notation when large or tiny.
+fn num(x: f64) -> String {
+    if x != 0.0 && (x.abs() >= 1e4 || x.abs() < 1e-3) { format!("{x:.3e}") } else { format!("{x:.4}") }
+}
+
+/// Warnings about fits that say little: constants at their limits.
+pub fn law_caveats(laws: &[FamilyLaw]) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in laws {
+        let Some(p) = &l.params else { continue };
+        if p.r_d_star > 1e4 {
+            out.push(format!("{}: R_D* = {:.3e}, i.e. no measurable decay in the value of repeated data on this grid (the law reduces to Chinchilla's); its half-value repetition and C_crit rest on that.", l.family, p.r_d_star));
+        }
+        if p.big_e() < 0.05 || p.big_a() < 1e-6 || p.big_b() < 1e-6 {
+            out.push(format!("{}: stage 1 ran to a limit (E = {:.3}, A = {:.3e}, B = {:.3e}): the grid does not pin down the Chinchilla terms.", l.family, p.big_e(), p.big_a(), p.big_b()));
+        }
+        if l.r2 < 0.5 {
+            out.push(format!("{}: R^2 = {:.3}: the law explains little of this family's variation.", l.family, l.r2));
+        }
+    }
+    out
+}
+
 fn law_rows(laws: &[FamilyLaw]) -> Vec<Vec<String>> {
     laws.iter()
         .map(|l| match &l.params {
             Some(p) => vec![
                 l.family.clone(),
                 l.n_runs.to_string(),
-                format!("{:.4}", p.big_e()),
+                num(p.big_e()),
                 format!("{:.4e}", p.big_a()),
                 format!("{:.4e}", p.big_b()),
                 format!("{:.4}", p.alpha),
                 format!("{:.4}", p.beta),
-                format!("{:.4}", p.r_d_star),
-                format!("{:.4}", p.r_n_star),
-                format!("{:.3}", l.half_value_epochs),
+                num(p.r_d_star),
+                num(p.r_n_star),
+                num(l.half_value_epochs),
                 format!("{:.4}", l.r2),
             ],
             None => vec![l.family.clone(), l.n_runs.to_string(), format!("no fit: {}", l.error.as_deref().unwrap_or("?"))],
@@ -177,22 +197,35 @@ pub struct StudyContext {
     pub wall_seconds: f64,
 }
 
+impl StudyContext {
+    /// One line on what ran: runs, device, data, training time, this call's time, the command.
+    pub fn line(&self, rows: &[RunRow]) -> String {
+        let train: f64 = rows.iter().map(|r| r.summary.wall_seconds).sum();
+        format!(
+            "{} runs on {} ({}): {:.0} s of training in all; this call took {:.0} s. Reproduce: `{}`.",
+            rows.len(),
+            self.device,
+            self.data,
+            train,
+            self.wall_seconds,
+            self.command
+        )
+    }
+}
+
 /// summary.md.
 pub fn summary_md(ctx: &StudyContext, a: &Analysis, rows: &[RunRow]) -> String {
     let mut s = format!("# dclab study: {}\n\n", ctx.name);
-    s.push_str(&format!(
-        "{} runs on {} ({}), this call took {:.0} s. Reproduce: `{}`.\n\n## Findings\n\n",
-        rows.len(),
-        ctx.device,
-        ctx.data,
-        ctx.wall_seconds,
-        ctx.command
-    ));
+    s.push_str(&format!("{}\n\n## Findings\n\n", ctx.line(rows)));
     for (q, ans) in findings(a) {
         s.push_str(&format!("- **{q}** {ans}\n"));
     }
     s.push_str("\n## Fitted laws (final validation loss; alpha = beta; SDC's two-stage fit)\n\n");
     s.push_str(&md_table(&LAW_HEADERS, &law_rows(&a.laws)));
+    for c in law_caveats(&a.laws) {
+        s.push_str(&format!("\n- {c}"));
+    }
+    s.push('\n');
     if let Some(c) = &a.crit_at_study {
         s.push_str("\n## Critical compute at the study's budgets\n\n");
         let rows: Vec<Vec<String>> = c
@@ -214,14 +247,7 @@ pub fn summary_md(ctx: &StudyContext, a: &Analysis, rows: &[RunRow]) -> String {
 
 /// report.html: findings, every figure (ids in [`FIGURE_IDS`]), the laws and the runs table.
 pub fn report_html(ctx: &StudyContext, a: &Analysis, rows: &[RunRow], curves: &[(RunRow, Vec<MetricsRow>)]) -> String {
-    let mut b = format!(
-        "<p>{} runs on {} ({}); this call took {:.0} s. Reproduce: <code>{}</code>.</p>\n<h2>Findings</h2>\n<ul class=\"finding\">\n",
-        rows.len(),
-        escape(&ctx.device),
-        escape(&ctx.data),
-        ctx.wall_seconds,
-        escape(&ctx.command)
-    );
+    let mut b = format!("<p>{}</p>\n<h2>Findings</h2>\n<ul class=\"finding\">\n", escape(&ctx.line(rows)));
     for (q, ans) in findings(a) {
         b.push_str(&format!("<li><b>{}</b> {}</li>\n", escape(&q), escape(&ans)));
     }
@@ -231,6 +257,9 @@ pub fn report_html(ctx: &StudyContext, a: &Analysis, rows: &[RunRow], curves: &[
     b.push_str(&figure(&fig::compute_matched(rows), FIGURE_IDS[2], "Compute-matched runs: the same training tokens D, a smaller unique fraction U/D means more epochs (DBA's repetition figure). Empty if the spec has no compute_matched table."));
     b.push_str("<h2>Scaling laws</h2>\n");
     b.push_str(&table("laws-table", &LAW_HEADERS, &law_rows(&a.laws)));
+    for c in law_caveats(&a.laws) {
+        b.push_str(&format!("<p class=\"finding\">{}</p>\n", escape(&c)));
+    }
     let fitted: Vec<(String, Vec<crate::scaling::uncertainty::Residual>)> = a.laws.iter().filter(|l| l.params.is_some()).map(|l| (l.family.clone(), l.residuals.clone())).collect();
     b.push_str(&figure(&fig::law_fit(&fitted), FIGURE_IDS[3], "Observed final validation loss against the fitted law's prediction, per family; points on the dashed diagonal are fitted exactly."));
     b.push_str(&figure(&fig::law_residuals(&fitted), FIGURE_IDS[4], "Log residuals of each family's fit against epochs; a trend means the law misses how repetition acts."));

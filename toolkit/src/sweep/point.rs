@@ -33,6 +33,15 @@ impl SweepPoint {
         Ok(ModelConfig::new(vocab_size, d, h, l, seq_len).params().total)
     }
 
+    /// True when `other` trains exactly the same model on the same data (another id).
+    pub fn same_training(&self, other: &SweepPoint) -> bool {
+        self.family == other.family
+            && self.model_spec == other.model_spec
+            && self.requested_unique_tokens == other.requested_unique_tokens
+            && self.requested_epochs == other.requested_epochs
+            && self.point_seed == other.point_seed
+    }
+
     /// Planned compute 6*N*U*E, for ordering and ETAs.
     pub fn planned_flops(&self, vocab_size: usize, seq_len: usize) -> f64 {
         let n = self.params(vocab_size, seq_len).unwrap_or(0) as f64;

@@ -92,7 +92,17 @@ pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &m
     for (k, point) in todo.iter().enumerate() {
         on_event(SweepEvent::RunStart { point, index: skipped + k + 1, total });
         let run_dir = dir.join("runs").join(&point.run_id);
-        let summary = match read_finished(&run_dir)? {
+        let mut curve = format!("runs/{}/metrics.csv", point.run_id);
+        // A compute-matched point can be the very same training run as a grid point.
+        let twin = rows.iter().find(|r| r.point.same_training(point)).map(|r| (r.summary.clone(), r.curve.clone()));
+        let finished = match twin {
+            Some((s, c)) => {
+                curve = c;
+                Some(s)
+            }
+            None => read_finished(&run_dir)?,
+        };
+        let summary = match finished {
             Some(s) => s,
             None => {
                 if data.as_ref().is_none_or(|(u, _)| *u != point.requested_unique_tokens) {
@@ -110,7 +120,7 @@ pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &m
         };
         let row = RunRow {
             point: point.clone(),
-            curve: format!("runs/{}/metrics.csv", point.run_id),
+            curve,
             settings: settings.clone(),
             summary,
         };

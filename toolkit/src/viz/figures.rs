@@ -224,7 +224,8 @@ pub fn training_curves(curves: &[(RunRow, Vec<MetricsRow>)]) -> Plot {
     for (row, m) in curves {
         plot.add_trace(
             Scatter::new(m.iter().map(|r| r.tokens_seen as f64).collect(), m.iter().map(|r| r.val_loss).collect())
-                .mode(Mode::Lines)
+                .mode(Mode::LinesMarkers)
+                .marker(Marker::new().size(3))
                 .name(row.point.run_id.clone())
                 .legend_group(row.point.family.clone())
                 .line(Line::new().color(family_color(&row.point.family)).width(1.0)),

@@ -133,16 +133,16 @@ impl Runs {
         )?)
     }
 
-    /// Writes the runs as CSV or Parquet (by extension).
+    /// Writes the runs as CSV or Parquet (by extension), atomically (temp file, then rename).
     pub fn write(&self, path: &Path) -> Result<()> {
         let mut df = self.to_frame()?;
-        let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let mut bytes = Vec::new();
         if is_parquet(path) {
-            ParquetWriter::new(f).finish(&mut df)?;
+            ParquetWriter::new(&mut bytes).finish(&mut df)?;
         } else {
-            CsvWriter::new(f).include_header(true).finish(&mut df)?;
+            CsvWriter::new(&mut bytes).include_header(true).finish(&mut df)?;
         }
-        Ok(())
+        crate::data::cache::write_atomic(path, &bytes)
     }
 }
 

@@ -200,7 +200,9 @@ pub struct StudyContext {
 impl StudyContext {
     /// One line on what ran: runs, device, data, training time, this call's time, the command.
     pub fn line(&self, rows: &[RunRow]) -> String {
-        let train: f64 = rows.iter().map(|r| r.summary.wall_seconds).sum();
+        // Twin rows (a matched point equal to a grid point) share one run: count it once.
+        let mut seen = std::collections::BTreeSet::new();
+        let train: f64 = rows.iter().filter(|r| seen.insert(r.curve.as_str())).map(|r| r.summary.wall_seconds).sum();
         format!(
             "{} runs on {} ({}): {:.0} s of training in all; this call took {:.0} s. Reproduce: `{}`.",
             rows.len(),

@@ -10,4 +10,6 @@ pub mod train;
 pub mod sweep;
 pub mod scaling;
 pub mod viz;
+pub mod notebook;
 pub mod study;
+pub mod prelude;

@@ -2,6 +2,7 @@
 //! `report.html` and `summary.md` that say, from the runs, whether diffusion beats AR here.
 
 pub mod analysis;
+mod display;
 pub mod presets;
 pub mod report;
 pub mod run;

@@ -5,8 +5,8 @@ use clap::Args;
 use dclab::data::{cache_dir, prepare, TokenizerSpec};
 use dclab::model::{preset, select_device, ModelConfig};
 use dclab::objective::parse_objective;
-use dclab::train::generate::{generate_ar, generate_diffusion, SampleConfig, UnmaskOrder};
-use dclab::train::{checkpoint, train, Event, TrainConfig};
+use dclab::train::generate::{sample_run, SampleConfig, UnmaskOrder};
+use dclab::train::{train, Event, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -156,23 +156,12 @@ pub struct SampleArgs {
 }
 
 pub fn run_sample(a: SampleArgs) -> Result<()> {
-    use burn::config::Config;
-    let cfg = TrainConfig::load(a.run.join("config.json")).map_err(|e| anyhow::anyhow!("reading {}: {e}", a.run.join("config.json").display()))?;
-    let tok = dclab::data::Tokenizer::load(&a.run.join("tokenizer.json"))?;
-    let device = select_device("cpu")?.device;
-    let model = checkpoint::load_model(&a.run.join("checkpoints").join("best"), &cfg.model, &device)?;
     let order = match a.order.as_str() {
         "confidence" => UnmaskOrder::Confidence,
         "random" => UnmaskOrder::Random,
         o => anyhow::bail!("unknown order '{o}' (confidence or random)"),
     };
     let sc = SampleConfig { tokens: a.tokens, temperature: a.temperature, top_k: a.top_k, steps: a.steps, order, seed: a.seed };
-    let prompt = tok.encode(&a.prompt)?;
-    let ids = if cfg.model.causal {
-        generate_ar(&model, &prompt, cfg.model.seq_len, &sc, &device)
-    } else {
-        generate_diffusion(&model, &prompt, cfg.model.seq_len, &sc, &device)
-    };
-    println!("{}", tok.decode(&ids)?);
+    println!("{}", sample_run(&a.run, &a.prompt, &sc)?);
     Ok(())
 }

@@ -105,3 +105,21 @@ pub fn generate_diffusion(model: &Lm, prompt: &[u32], seq_len: usize, cfg: &Samp
     }
     seq
 }
+
+/// Text from a run folder written by `train` (its config, tokenizer and best checkpoint), on
+/// the CPU: the one call behind `dclab sample` and a notebook's sampling cell.
+pub fn sample_run(run_dir: &std::path::Path, prompt: &str, cfg: &SampleConfig) -> anyhow::Result<String> {
+    use burn::config::Config;
+    let path = run_dir.join("config.json");
+    let tc = super::TrainConfig::load(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let tok = crate::data::Tokenizer::load(&run_dir.join("tokenizer.json"))?;
+    let device = crate::model::select_device("cpu")?.device;
+    let model = super::checkpoint::load_model(&run_dir.join("checkpoints").join("best"), &tc.model, &device)?;
+    let prompt = tok.encode(prompt)?;
+    let ids = if tc.model.causal {
+        generate_ar(&model, &prompt, tc.model.seq_len, cfg, &device)
+    } else {
+        generate_diffusion(&model, &prompt, tc.model.seq_len, cfg, &device)
+    };
+    tok.decode(&ids)
+}

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,7 +32,21 @@ def outputs_by_mime(nb):
     return seen
 
 
+def kernel_env():
+    """evcxr's code libraries link libstd dynamically with an rpath that is wrong when the
+    build directory sits under the same home as rustup (cargo computes it from deps/, evcxr
+    loads the copy one level up): point the loader at the toolchain's libstd instead."""
+    sysroot = subprocess.run(["rustc", "--print", "sysroot"], capture_output=True, text=True, check=True).stdout.strip()
+    host = subprocess.run(["rustc", "-vV"], capture_output=True, text=True, check=True).stdout
+    triple = next(l.split(": ")[1] for l in host.splitlines() if l.startswith("host: "))
+    lib = f"{sysroot}/lib/rustlib/{triple}/lib"
+    os.environ["LD_LIBRARY_PATH"] = lib + (":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else "")
+    os.environ.setdefault("EVCXR_TMPDIR", str(Path.home() / ".cache/dclab/evcxr-build"))
+    Path(os.environ["EVCXR_TMPDIR"]).mkdir(parents=True, exist_ok=True)
+
+
 def main():
+    kernel_env()
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(Path.home() / ".cache/dclab/notebooks-executed"))
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per cell")

@@ -13,3 +13,8 @@ pub mod viz;
 pub mod notebook;
 pub mod study;
 pub mod prelude;
+
+/// The plotting and table crates, re-exported so a notebook needs only `:dep dclab`.
+pub use plotly;
+pub use polars;
+pub use ndarray;

@@ -8,3 +8,4 @@ pub use crate::scaling::law::LawParams;
 pub use crate::study::{preset as study_preset, run_study, Study};
 pub use crate::sweep::{run_sweep, SweepOptions, SweepSpec};
 pub use crate::train::{train, RunResult, TrainConfig};
+pub use crate::{plotly, polars};

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the notebooks need when it is missing, then exports the environment they run
+# in. Source it: `source tests/notebooks/setup.sh`. Installs: a Python venv with JupyterLab,
+# nbclient and plotly (binder/requirements.txt) in ~/.cache/dclab/jupyter; rust-src; the evcxr
+# Jupyter kernel (cargo install, about 11 minutes the first time on 2 cores).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+venv="${DCLAB_JUPYTER_VENV:-$HOME/.cache/dclab/jupyter}"
+if [ ! -x "$venv/bin/jupyter" ] || ! "$venv/bin/python" -c "import nbclient, plotly" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$repo/binder/requirements.txt"
+fi
+export PATH="$venv/bin:$HOME/.cargo/bin:$PATH"
+rustup component list --installed 2>/dev/null | grep -q '^rust-src' || rustup component add rust-src
+command -v evcxr_jupyter >/dev/null || cargo install --locked evcxr_jupyter@0.22.0
+jupyter kernelspec list 2>/dev/null | grep -q '^ *rust ' || evcxr_jupyter --install
+export EVCXR_TMPDIR="${EVCXR_TMPDIR:-$HOME/.cache/dclab/evcxr-build}"
+mkdir -p "$EVCXR_TMPDIR"
+export LD_LIBRARY_PATH="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+set +euo pipefail

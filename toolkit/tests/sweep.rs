@@ -109,6 +109,10 @@ fn spec_errors_name_the_key() {
     bad("objectives", "[\"ar\", \"autoregressive\"]", "objectives[1]");
     bad("models", "[\"7,2,1\"]", "models[0]");
     bad("unique_tokens", "[10]", "unique_tokens[0]");
+    // A compute-matched spec needs no grid.
+    let matched = "objectives = [\"ar\"]\nmodels = [\"0.1m\"]\n[compute_matched]\ntokens = 10000\nunique_fractions = [1.0, 0.5]\n";
+    let spec = SweepSpec::from_toml(matched).unwrap();
+    assert_eq!(dclab::sweep::points(&spec, 70).unwrap().len(), 2);
     // The CLI exits non-zero with the same message.
     let dir = tempfile::tempdir().unwrap();
     let spec = write_spec(dir.path(), &format!("{base}[train]\nlr = 0.0\n"));

@@ -45,7 +45,8 @@ pub struct EpochTrend {
     /// The most epochs trained, and its final validation loss.
     pub last_epochs: f64,
     pub last_loss: f64,
-    /// True when the loss at the most epochs is above the best by more than two standard errors.
+    /// True when the loss at the most epochs is above the best by more than two standard errors
+    /// and 0.005 nats.
     pub turned_up: bool,
 }
 
@@ -182,7 +183,8 @@ fn epoch_trends(rows: &[RunRow]) -> Vec<EpochTrend> {
         let (best_epochs, (best_loss, best_se)) = epochs.iter().map(|&e| (e, at(e))).min_by(|a, b| a.1 .0.total_cmp(&b.1 .0)).expect("two epochs");
         let last_epochs = *epochs.last().expect("two epochs");
         let (last_loss, last_se) = at(last_epochs);
-        let turned_up = last_epochs > best_epochs && last_loss - best_loss > 2.0 * (best_se.powi(2) + last_se.powi(2)).sqrt();
+        // AR's validation loss is exact (standard error 0): demand at least 0.005 nats as well.
+        let turned_up = last_epochs > best_epochs && last_loss - best_loss > (2.0 * (best_se.powi(2) + last_se.powi(2)).sqrt()).max(0.005);
         out.push(EpochTrend { family, model, unique_tokens, best_epochs, best_loss, last_epochs, last_loss, turned_up });
     }
     out

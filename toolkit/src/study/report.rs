@@ -32,7 +32,7 @@ pub fn findings(a: &Analysis) -> Vec<(String, String)> {
         let ans = match a.turned_up(family) {
             None => format!("Not measured: no (model, U) group of {family} runs has two epoch counts."),
             Some((0, n)) => format!(
-                "No: in none of {n} (model, U) groups is the final validation loss at the most epochs above the group's best by more than two standard errors."
+                "No: in none of {n} (model, U) groups is the final validation loss at the most epochs above the group's best by more than two standard errors (and 0.005 nats)."
             ),
             Some((k, n)) => {
                 let worst = a
@@ -42,7 +42,7 @@ pub fn findings(a: &Analysis) -> Vec<(String, String)> {
                     .max_by(|x, y| (x.last_loss - x.best_loss).total_cmp(&(y.last_loss - y.best_loss)))
                     .expect("k > 0");
                 format!(
-                    "Yes: in {k} of {n} (model, U) groups the final validation loss at the most epochs is above the group's best by more than two standard errors. Largest rise: {} at U = {}: {:.4} at E = {} vs best {:.4} at E = {}.",
+                    "Yes: in {k} of {n} (model, U) groups the final validation loss at the most epochs is above the group's best by more than two standard errors (and 0.005 nats). Largest rise: {} at U = {}: {:.4} at E = {} vs best {:.4} at E = {}.",
                     worst.model, worst.unique_tokens, worst.last_loss, worst.last_epochs, worst.best_loss, worst.best_epochs
                 )
             }

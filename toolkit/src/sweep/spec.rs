@@ -188,7 +188,9 @@ impl SweepSpec {
                 bail!("`epochs[{i}]` must be a finite number > 0, got {e}");
             }
         }
-        nonempty_unique("epochs", &self.epochs.iter().map(|e| e.to_bits()).collect::<Vec<_>>()).map_err(|_| anyhow::anyhow!("`epochs` lists a value twice"))?;
+        if !self.epochs.is_empty() {
+            nonempty_unique("epochs", &self.epochs.iter().map(|e| e.to_bits()).collect::<Vec<_>>()).map_err(|_| anyhow::anyhow!("`epochs` lists a value twice"))?;
+        }
         self.train.validate()?;
         if let Some(cm) = &self.compute_matched {
             match (cm.tokens, cm.flops) {

@@ -153,32 +153,13 @@ pub fn reporter() -> impl FnMut(SweepEvent) {
         b.set_style(ProgressStyle::with_template("  {bar:30} {pos}/{len} steps  {msg}").expect("template"));
         b
     });
-    move |e: SweepEvent| match e {
-        SweepEvent::RunStart { point, index, total } => {
-            let line = format!("[{index}/{total}] {} ...", point.run_id);
-            match &bar {
-                Some(b) => b.println(line),
-                None => println!("{line}"),
-            }
+    move |e: SweepEvent| {
+        if let (SweepEvent::Train(Event::Step { step, total, loss, tokens_per_second }), Some(b)) = (&e, &bar) {
+            b.set_length(*total as u64);
+            b.set_position(*step as u64);
+            b.set_message(format!("loss {loss:.4}  {tokens_per_second:.0} tok/s"));
         }
-        SweepEvent::Train(Event::Step { step, total, loss, tokens_per_second }) => {
-            if let Some(b) = &bar {
-                b.set_length(total as u64);
-                b.set_position(step as u64);
-                b.set_message(format!("loss {loss:.4}  {tokens_per_second:.0} tok/s"));
-            }
-        }
-        SweepEvent::Train(_) => {}
-        SweepEvent::RunDone { row, done, total, eta_seconds } => {
-            let s = &row.summary;
-            let line = format!(
-                "[{done}/{total}] {}: best val {:.4} (final {:.4}) in {:.0}s; ETA {}",
-                row.point.run_id,
-                s.best_val_loss,
-                s.final_val_loss,
-                s.wall_seconds,
-                eta(eta_seconds)
-            );
+        if let Some(line) = e.line() {
             match &bar {
                 Some(b) => b.println(line),
                 None => println!("{line}"),
@@ -187,11 +168,3 @@ pub fn reporter() -> impl FnMut(SweepEvent) {
     }
 }
 
-fn eta(s: f64) -> String {
-    let s = s.round() as u64;
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
-    } else {
-        format!("{}m{:02}s", s / 60, s % 60)
-    }
-}

@@ -132,12 +132,7 @@ impl FitReport {
 impl CritReport {
     /// C_crit(U) against DBA's line and the table.
     pub fn rich(&self) -> Vec<(&'static str, String)> {
-        let body: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|r| vec![format!("{:.3e}", r.unique_tokens), r.c_crit.map(|c| format!("{c:.3e}")).unwrap_or("-".into()), format!("{:?}", r.status), format!("{:.3e}", r.dba_c_crit)])
-            .collect();
-        let html = table("crit-rows", &["U", "C_crit", "status", "DBA"], &body);
+        let html = table("crit-rows", &figures::CRIT_HEADERS, &figures::crit_rows(self));
         figure_and_table(Some(&figures::critical_compute(self)), &html)
     }
 

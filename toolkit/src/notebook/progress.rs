@@ -15,14 +15,11 @@ pub fn eval_lines() -> impl FnMut(Event) {
     }
 }
 
-/// Prints one line per finished run of a sweep (runs done / total and the ETA).
+/// Prints one line per run of a sweep as it starts and finishes (runs done / total, ETA).
 pub fn sweep_lines() -> impl FnMut(SweepEvent) {
     |e: SweepEvent| {
-        if let SweepEvent::RunDone { row, done, total, eta_seconds } = e {
-            println!(
-                "[{done}/{total}] {}: best val {:.4} (final {:.4}) in {:.0} s; about {:.0} s left",
-                row.point.run_id, row.summary.best_val_loss, row.summary.final_val_loss, row.summary.wall_seconds, eta_seconds
-            );
+        if let Some(line) = e.line() {
+            println!("{line}");
         }
     }
 }

@@ -230,12 +230,7 @@ pub fn summary_md(ctx: &StudyContext, a: &Analysis, rows: &[RunRow]) -> String {
     s.push('\n');
     if let Some(c) = &a.crit_at_study {
         s.push_str("\n## Critical compute at the study's budgets\n\n");
-        let rows: Vec<Vec<String>> = c
-            .rows
-            .iter()
-            .map(|r| vec![format!("{:.0}", r.unique_tokens), r.c_crit.map(|c| format!("{c:.3e}")).unwrap_or("-".into()), format!("{:?}", r.status), format!("{:.3e}", r.dba_c_crit)])
-            .collect();
-        s.push_str(&md_table(&["U (tokens)", "C_crit from the fits (FLOPs)", "status", "DBA's C_crit"], &rows));
+        s.push_str(&md_table(&fig::CRIT_HEADERS, &fig::crit_rows(c)));
     }
     s.push_str("\n## Runs\n\n");
     s.push_str(&md_table(&RUN_HEADERS, &run_rows(rows)));

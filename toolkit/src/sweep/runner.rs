@@ -38,6 +38,31 @@ pub enum SweepEvent<'a> {
     RunDone { row: &'a RunRow, done: usize, total: usize, eta_seconds: f64 },
 }
 
+impl SweepEvent<'_> {
+    /// The progress line of a run starting or finishing (runs done / total, ETA); None for
+    /// events inside a run. The CLI and notebooks print these.
+    pub fn line(&self) -> Option<String> {
+        match self {
+            SweepEvent::RunStart { point, index, total } => Some(format!("[{index}/{total}] {} ...", point.run_id)),
+            SweepEvent::RunDone { row, done, total, eta_seconds } => Some(format!(
+                "[{done}/{total}] {}: best val {:.4} (final {:.4}) in {:.0}s; ETA {}",
+                row.point.run_id,
+                row.summary.best_val_loss,
+                row.summary.final_val_loss,
+                row.summary.wall_seconds,
+                eta(*eta_seconds)
+            )),
+            SweepEvent::Train(_) => None,
+        }
+    }
+}
+
+/// Seconds as `12m05s` or `1h02m`.
+fn eta(s: f64) -> String {
+    let s = s.round() as u64;
+    if s >= 3600 { format!("{}h{:02}m", s / 3600, s % 3600 / 60) } else { format!("{}m{:02}s", s / 60, s % 60) }
+}
+
 /// What a sweep leaves: the whole table of the folder and what this call did.
 #[derive(Clone, Debug)]
 pub struct SweepResult {

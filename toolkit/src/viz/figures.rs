@@ -242,3 +242,14 @@ pub fn families(rows: &[RunRow]) -> Vec<String> {
     f.dedup();
     f
 }
+
+/// Headers of the critical-compute table.
+pub const CRIT_HEADERS: [&str; 4] = ["U (tokens)", "C_crit from the fits (FLOPs)", "status", "DBA's C_crit"];
+
+/// The critical-compute table's rows (shared by the study summary and the notebook display).
+pub fn crit_rows(crit: &CritReport) -> Vec<Vec<String>> {
+    crit.rows
+        .iter()
+        .map(|r| vec![format!("{:.0}", r.unique_tokens), r.c_crit.map(|c| format!("{c:.3e}")).unwrap_or("-".into()), format!("{:?}", r.status), format!("{:.3e}", r.dba_c_crit)])
+        .collect()
+}

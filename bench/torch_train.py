@@ -1,7 +1,9 @@
 """PyTorch CPU reference for dclab's training throughput: the identical backbone (RMSNorm
 pre-norm, half-split RoPE, SwiGLU with hidden floor((8d/3)/64)*64, no biases, tied embeddings
 with one MASK row, output over the vocabulary only), the same AdamW settings, batch, sequence
-length and thread count. Prints one JSON line with tokens/s (input tokens = batch * seq_len)."""
+length and thread count, in PyTorch's eager default (float32, TF32 off). On `--device cuda` a
+fresh random batch is copied to the GPU every step, as dclab's loop does, and the clock stops
+after a synchronize. Prints one JSON line with tokens/s (input tokens = batch * seq_len)."""
 import argparse, json, math, time
 import torch
 import torch.nn as nn
@@ -58,26 +60,36 @@ class Lm(nn.Module):
 
 def main():
     p = argparse.ArgumentParser()
-    for k in ("vocab", "d", "heads", "layers", "seq_len", "batch", "steps", "threads"):
+    for k in ("vocab", "d", "heads", "layers", "seq_len", "batch", "steps"):
         p.add_argument("--" + k.replace("_", "-"), type=int, required=True)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = PyTorch's default)")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--device", default="cpu")
     p.add_argument("--objective", choices=["ar", "diffusion"], required=True)
+    p.add_argument("--tag", default="{}", help="a JSON object merged into the output line")
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    dev = torch.device(a.device)
     causal = a.objective == "ar"
-    model = Lm(a.vocab, a.d, a.heads, a.layers, a.seq_len, causal)
+    model = Lm(a.vocab, a.d, a.heads, a.layers, a.seq_len, causal).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
-    data = torch.randint(0, a.vocab, (a.batch, a.seq_len + 1))
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
 
     def step():
+        data = torch.randint(0, a.vocab, (a.batch, a.seq_len + 1)).to(dev, non_blocking=False)
         if causal:
             logits = model(data[:, :-1])
             loss = F.cross_entropy(logits.reshape(-1, a.vocab), data[:, 1:].reshape(-1))
         else:
             x = data[:, :-1]
-            t = torch.rand(a.batch, 1)
+            t = torch.rand(a.batch, 1, device=dev)
             pm = (1 - 1e-3) * t + 1e-3
-            m = torch.rand(x.shape) < pm
+            m = torch.rand(x.shape, device=dev) < pm
             logits = model(torch.where(m, torch.full_like(x, a.vocab), x))
             nll = F.cross_entropy(logits.reshape(-1, a.vocab), x.reshape(-1), reduction="none").view(x.shape)
             loss = (nll * m / pm).sum() / x.numel()
@@ -86,14 +98,17 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
-    for _ in range(2):
+    for _ in range(a.warmup):
         step()
+    sync()
     t0 = time.perf_counter()
     for _ in range(a.steps):
         step()
+    sync()
     dt = time.perf_counter() - t0
     params = sum(p.numel() for p in model.parameters())
-    print(json.dumps({"tokens_per_second": a.batch * a.seq_len * a.steps / dt, "params": params, "torch": torch.__version__}))
+    print(json.dumps({**json.loads(a.tag), "tokens_per_second": a.batch * a.seq_len * a.steps / dt, "params": params, "torch": torch.__version__,
+                      "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"}))
 
 
 if __name__ == "__main__":

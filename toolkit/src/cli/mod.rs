@@ -1,5 +1,6 @@
 //! Subcommands of the `dclab` binary; each one parses arguments and calls the library.
 
+mod bench;
 mod data;
 mod scaling;
 mod study;
@@ -38,18 +39,18 @@ enum Command {
     Sweep(sweep::SweepCommand),
     /// The main job: sweep, fit one law per family, write report.html and summary.md.
     Study(study::StudyArgs),
+    /// Benchmarks for scripts (e.g. bench/gpu/run.sh): training throughput as JSON lines.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // burn reads BURN_DEVICE too and panics on our `cpu`/`auto`: clap has read it (the
-    // --device default), so hand burn a name it knows. SAFETY: no other thread runs yet.
-    if let Ok(v) = std::env::var("BURN_DEVICE") {
-        match dclab::model::burn_name(&v) {
-            Some(name) => unsafe { std::env::set_var("BURN_DEVICE", name) },
-            None => unsafe { std::env::remove_var("BURN_DEVICE") },
-        }
-    }
+    // burn reads BURN_DEVICE too: it loads optimizer state onto that device (the state moves
+    // to the training device at the next step) and panics on names it does not know, such as
+    // our `cpu` and `auto`. clap has read it (the --device default); hand burn the CPU, which
+    // every build has. SAFETY: no other thread runs yet.
+    unsafe { std::env::set_var("BURN_DEVICE", "flex") };
     let result = match cli.command {
         Command::Data(c) => data::run(c),
         Command::Train(a) => train::run_train(a),
@@ -59,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Crit(a) => scaling::crit(a),
         Command::Sweep(c) => sweep::run(c),
         Command::Study(a) => study::run(a),
+        Command::Bench(c) => bench::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,11 +11,13 @@ pub struct DeviceChoice {
     pub device: Device,
     /// e.g. `cpu (flex)` or `wgpu: NVIDIA H100`.
     pub name: String,
+    /// burn's name for the backend: `flex`, `wgpu` or `cuda`.
+    pub backend: &'static str,
 }
 
 /// Resolves `auto | cpu | flex | wgpu | cuda` (the `--device` flag / `BURN_DEVICE`).
 pub fn select_device(spec: &str) -> Result<DeviceChoice> {
-    let cpu = || DeviceChoice { device: Device::flex(), name: "cpu (flex)".into() };
+    let cpu = || DeviceChoice { device: Device::flex(), name: "cpu (flex)".into(), backend: "flex" };
     match spec {
         "cpu" | "flex" => Ok(cpu()),
         "wgpu" => wgpu(false),
@@ -33,14 +35,28 @@ pub fn select_device(spec: &str) -> Result<DeviceChoice> {
 
 #[cfg(feature = "wgpu")]
 fn wgpu(require_physical: bool) -> Result<DeviceChoice> {
-    let device = Device::wgpu_options().init().map_err(|e| anyhow::anyhow!("wgpu: {e:?}"))?;
-    let identity = device.identity();
-    let name = identity.as_ref().map(|i| i.name.clone()).unwrap_or_else(|| "unknown adapter".into());
-    let physical = identity.as_ref().is_some_and(|i| i.physical.is_some());
+    use std::sync::OnceLock;
+    // burn starts a wgpu runtime once per process and refuses a second start: keep the first.
+    static RUNTIME: OnceLock<Result<(Device, String, bool), String>> = OnceLock::new();
+    let (device, name, physical) = RUNTIME
+        .get_or_init(|| {
+            let options = Device::wgpu_options();
+            // Vulkan only on Linux: wgpu's GL fallback probes EGL and Wayland noisily and is no
+            // path to train on.
+            #[cfg(target_os = "linux")]
+            let options = options.graphics_api(burn::tensor::wgpu::WgpuBackend::Vulkan);
+            let device = options.init().map_err(|e| format!("wgpu: {e:?}"))?;
+            let identity = device.identity();
+            let name = identity.as_ref().map(|i| i.name.clone()).unwrap_or_else(|| "unknown adapter".into());
+            let physical = identity.as_ref().is_some_and(|i| i.physical.is_some());
+            Ok((device, name, physical))
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)?;
     if require_physical && !physical {
         bail!("only a software adapter: {name}");
     }
-    Ok(DeviceChoice { device, name: format!("wgpu: {name}{}", if physical { "" } else { " (software)" }) })
+    Ok(DeviceChoice { device, name: format!("wgpu: {name}{}", if physical { "" } else { " (software)" }), backend: "wgpu" })
 }
 
 #[cfg(not(feature = "wgpu"))]
@@ -50,7 +66,7 @@ fn wgpu(_require_physical: bool) -> Result<DeviceChoice> {
 
 #[cfg(feature = "cuda")]
 fn cuda() -> Result<DeviceChoice> {
-    Ok(DeviceChoice { device: Device::cuda(0), name: "cuda:0".into() })
+    Ok(DeviceChoice { device: Device::cuda(0), name: "cuda:0".into(), backend: "cuda" })
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -58,24 +74,24 @@ fn cuda() -> Result<DeviceChoice> {
     bail!("this build has no cuda backend (rebuild with --features cuda)")
 }
 
-/// burn itself reads `BURN_DEVICE` (e.g. when it loads optimizer state) and panics on names it
-/// does not know, such as our `cpu` and `auto`; this says so, as an error to show, when the
-/// variable holds such a name.
-pub fn burn_device_env_problem() -> Option<String> {
-    let v = std::env::var("BURN_DEVICE").ok()?;
-    let known = v == "flex" || (cfg!(feature = "wgpu") && v == "wgpu") || (cfg!(feature = "cuda") && v == "cuda");
-    (!known).then(|| {
-        format!("BURN_DEVICE={v} is also read by burn, which does not know `{v}` in this build: set BURN_DEVICE=flex for the CPU (the same backend as `cpu`), or unset it and pass the device as an argument")
-    })
-}
-
-/// The `BURN_DEVICE` value burn understands for one of our device names (`cpu` and `auto`
-/// have none: burn then picks its default).
-pub fn burn_name(spec: &str) -> Option<&'static str> {
-    match spec {
-        "cpu" | "flex" => Some("flex"),
-        "wgpu" => Some("wgpu"),
-        "cuda" => Some("cuda"),
-        _ => None,
+/// Why resuming on `device` would fail, if it would: burn loads optimizer state onto its own
+/// default device, which `BURN_DEVICE` names (burn panics on names it does not know, such as
+/// our `cpu` and `auto`) and which is otherwise the first GPU backend compiled in, even where
+/// no adapter exists. The state moves to the model's device at the next step, so any usable
+/// default will do; the `dclab` binary always sets one.
+pub fn resume_device_problem(device: &DeviceChoice) -> Option<String> {
+    match std::env::var("BURN_DEVICE") {
+        Ok(v) => {
+            let known = v == "flex" || (cfg!(feature = "wgpu") && v == "wgpu") || (cfg!(feature = "cuda") && v == "cuda");
+            (!known).then(|| {
+                format!("BURN_DEVICE={v} is also read by burn, which does not know `{v}` in this build: set BURN_DEVICE=flex for the CPU (the same backend as `cpu`), or unset it and pass the device as an argument")
+            })
+        }
+        Err(_) => {
+            let default = if cfg!(feature = "cuda") { "cuda" } else if cfg!(feature = "wgpu") { "wgpu" } else { "flex" };
+            (default != device.backend).then(|| {
+                format!("burn would load the optimizer state onto its default backend, {default} in this build, while this run trains on {}: set BURN_DEVICE={} (or flex)", device.backend, device.backend)
+            })
+        }
     }
 }

@@ -6,7 +6,7 @@ pub mod device;
 pub mod presets;
 pub mod transformer;
 
-pub use device::{burn_device_env_problem, burn_name, select_device, DeviceChoice};
+pub use device::{resume_device_problem, select_device, DeviceChoice};
 pub use presets::{preset, PRESETS};
 pub use transformer::{Lm, ModelConfig};
 

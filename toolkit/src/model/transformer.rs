@@ -48,6 +48,33 @@ impl ModelConfig {
         param_count(self.d_model, self.n_layers, self.rows())
     }
 
+    /// Training FLOPs per input token for model FLOP utilisation, by the PaLM/nanoGPT
+    /// convention: 6 x (non-embedding parameters + the d x V output projection) for the
+    /// matrix products forward and backward, plus 12 x L x d x S for attention scores and
+    /// values (counted in full for causal attention too).
+    ///
+    /// ```
+    /// let m = dclab::model::ModelConfig::new(100, 64, 4, 2, 32);
+    /// let n = m.params().non_embedding + 64 * 100;
+    /// assert_eq!(m.train_flops_per_token(), (6 * n + 12 * 2 * 64 * 32) as f64);
+    /// ```
+    pub fn train_flops_per_token(&self) -> f64 {
+        let matmul = self.params().non_embedding + self.d_model * self.vocab_size;
+        6.0 * matmul as f64 + 12.0 * (self.n_layers * self.d_model * self.seq_len) as f64
+    }
+
+    /// The model `seed` gives on every backend: weights drawn on the host (flex) and loaded
+    /// onto `device`, since each backend's own generator draws different numbers.
+    pub fn init_seeded(&self, seed: u64, device: &Device) -> Lm {
+        #[cfg(feature = "flex")]
+        let host = Device::flex();
+        #[cfg(not(feature = "flex"))]
+        let host = device.clone();
+        host.seed(seed);
+        let record = self.init(&host).into_record();
+        self.init(device).load_record(record)
+    }
+
     /// Builds the model with nanoGPT's initialisation (N(0, 0.02), output projections scaled
     /// by 1/sqrt(2L)).
     pub fn init(&self, device: &Device) -> Lm {

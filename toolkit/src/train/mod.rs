@@ -8,8 +8,10 @@ pub mod generate;
 pub mod outputs;
 pub mod run;
 pub mod schedule;
+pub mod throughput;
 
 pub use config::TrainConfig;
 pub use eval::{evaluate, EvalResult};
 pub use outputs::{read_metrics, MetricsRow, Summary};
-pub use run::{train, Event, RunResult};
+pub use run::{adamw, train, Event, RunResult};
+pub use throughput::{throughput, Throughput};

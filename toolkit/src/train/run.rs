@@ -35,6 +35,17 @@ pub struct RunResult {
     pub metrics: Vec<MetricsRow>,
 }
 
+/// The optimizer of every run: AdamW (0.9, 0.95, eps 1e-8) with the run's weight decay and
+/// global gradient-norm clip.
+pub fn adamw(cfg: &TrainConfig) -> AdamWConfig {
+    AdamWConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.95)
+        .with_epsilon(1e-8)
+        .with_weight_decay(cfg.weight_decay as f32)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip as f32)))
+}
+
 /// Trains `objective` on `data`; with `out`, writes metrics.csv, summary.json and checkpoints
 /// there and resumes from `out/checkpoints/last` if a previous run was interrupted.
 pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, device: &DeviceChoice, out: Option<&Path>, on_event: &mut dyn FnMut(Event)) -> Result<RunResult> {
@@ -51,14 +62,8 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
     let plain = device.device.clone();
     plain.seed(cfg.seed);
     let ad = plain.clone().autodiff();
-    let mut model: Lm = cfg.model.init(&ad);
-    let mut optim = AdamWConfig::new()
-        .with_beta_1(0.9)
-        .with_beta_2(0.95)
-        .with_epsilon(1e-8)
-        .with_weight_decay(cfg.weight_decay as f32)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip as f32)))
-        .init();
+    let mut model: Lm = cfg.model.init_seeded(cfg.seed, &ad);
+    let mut optim = adamw(&cfg).init();
     let mut loader = EpochLoader::new(data.train.n_samples(), cfg.epochs, cfg.batch_size, cfg.seed)?;
     let total = loader.total_batches();
     let params = cfg.model.params();
@@ -66,7 +71,7 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
     let last_dir = out.map(|o| o.join("checkpoints").join("last"));
     let best_dir = out.map(|o| o.join("checkpoints").join("best"));
     if let Some(dir) = last_dir.as_ref().filter(|d| d.join("state.json").exists()) {
-        if let Some(problem) = crate::model::burn_device_env_problem() {
+        if let Some(problem) = crate::model::resume_device_problem(device) {
             bail!("cannot resume {}: {problem}", dir.display());
         }
         state = checkpoint::load_state(dir)?;

@@ -1,0 +1,64 @@
+//! `dclab bench throughput`: training tokens/s on random tokens for benchmark scripts (one JSON
+//! line per model and objective on stdout), so a GPU machine without a Rust toolchain can run
+//! the prebuilt binary.
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use dclab::model::{preset, select_device, ModelConfig};
+use dclab::objective::parse_objective;
+use dclab::train::{throughput, TrainConfig};
+
+/// Benchmarks of the training step.
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Tokens/s of training steps on random tokens, one JSON line per model and objective.
+    Throughput(ThroughputArgs),
+}
+
+/// Arguments of `dclab bench throughput`.
+#[derive(Args)]
+pub struct ThroughputArgs {
+    /// Models, comma-separated presets or `d:heads:layers` triples.
+    #[arg(long, default_value = "1m")]
+    models: String,
+    /// Objectives, comma-separated.
+    #[arg(long, default_value = "ar,diffusion")]
+    objectives: String,
+    /// auto, cpu, wgpu or cuda.
+    #[arg(long, env = "BURN_DEVICE", default_value = "cpu")]
+    device: String,
+    #[arg(long, default_value_t = 8192)]
+    vocab: usize,
+    #[arg(long, default_value_t = 512)]
+    seq_len: usize,
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// Untimed steps first (compilation, autotuning).
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    /// Timed steps.
+    #[arg(long, default_value_t = 8)]
+    steps: usize,
+}
+
+pub fn run(c: BenchCommand) -> Result<()> {
+    let BenchCommand::Throughput(a) = c;
+    let device = select_device(&a.device)?;
+    for model in a.models.split(',') {
+        let (d, heads, layers) = preset(&model.replace(':', ","))?;
+        for objective in a.objectives.split(',') {
+            let obj = parse_objective(objective, a.seq_len, 0, 1)?;
+            let cfg = TrainConfig::new(ModelConfig::new(a.vocab, d, heads, layers, a.seq_len), objective.into()).with_batch_size(a.batch_size);
+            eprintln!("bench: {model} {objective} on {} ...", device.name);
+            let t = throughput(&cfg, obj.as_ref(), &device, a.warmup, a.steps)?;
+            let mut v = serde_json::to_value(&t)?;
+            v["model"] = model.into();
+            v["d_model"] = d.into();
+            v["n_layers"] = layers.into();
+            v["seq_len"] = a.seq_len.into();
+            v["batch_size"] = a.batch_size.into();
+            println!("{v}");
+        }
+    }
+    Ok(())
+}

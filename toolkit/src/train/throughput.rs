@@ -1,0 +1,92 @@
+//! Training throughput on random tokens: the loop's own step (objective loss, backward, AdamW
+//! with clipping, the loss read back every step) timed after warmup, for benchmarks on any
+//! device without a corpus.
+
+use super::config::TrainConfig;
+use super::run::adamw;
+use crate::data::shuffle::{mix, SplitMix64};
+use crate::model::{DeviceChoice, Lm};
+use crate::objective::Objective;
+use anyhow::{bail, Result};
+use burn::optim::GradientsParams;
+use std::time::Instant;
+
+/// One throughput measurement.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Throughput {
+    /// Objective name.
+    pub objective: String,
+    /// Device description.
+    pub device: String,
+    /// Every parameter.
+    pub params: usize,
+    /// Input tokens per optimizer step (batch x seq_len).
+    pub tokens_per_step: usize,
+    /// Timed steps (after warmup).
+    pub steps: usize,
+    /// Median seconds per timed step.
+    pub median_step_seconds: f64,
+    /// Timed tokens over timed seconds.
+    pub tokens_per_second: f64,
+    /// Model FLOPs per input token ([`crate::model::ModelConfig::train_flops_per_token`]).
+    pub flops_per_token: f64,
+    /// tokens_per_second x flops_per_token.
+    pub model_flops_per_second: f64,
+    /// Loss of the last step (finite, or the measurement fails).
+    pub last_loss: f64,
+}
+
+/// Times `steps` training steps of `cfg.model` under `objective` on `device` after `warmup`
+/// untimed ones (JIT compilation, autotuning), on uniformly random tokens.
+pub fn throughput(cfg: &TrainConfig, objective: &dyn Objective, device: &DeviceChoice, warmup: usize, steps: usize) -> Result<Throughput> {
+    if steps == 0 || cfg.batch_size == 0 {
+        bail!("steps and batch_size must be positive");
+    }
+    let mut model_cfg = cfg.model.clone();
+    model_cfg.causal = objective.causal();
+    let ad = device.device.clone().autodiff();
+    device.device.seed(cfg.seed);
+    let mut model: Lm = model_cfg.init_seeded(cfg.seed, &ad);
+    let mut optim = adamw(cfg).init();
+    let (vocab, len) = (model_cfg.vocab_size as u64, model_cfg.seq_len + 1);
+    let mut rng = SplitMix64::new(mix(cfg.seed, 0xbe7c));
+    let mut times = Vec::with_capacity(steps);
+    let mut last_loss = f64::NAN;
+    for step in 0..warmup + steps {
+        let rows: Vec<Vec<u32>> = (0..cfg.batch_size).map(|_| (0..len).map(|_| (rng.next_u64() % vocab) as u32).collect()).collect();
+        let samples: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
+        let started = Instant::now();
+        let loss = objective.loss(&model, &samples, &mut rng, &ad);
+        last_loss = loss.clone().into_scalar::<f32>() as f64;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(cfg.lr, model, grads);
+        if step >= warmup {
+            times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    // The last step's update is queued on the device: wait for it before stopping the clock.
+    let synced = Instant::now();
+    device.device.sync().map_err(|e| anyhow::anyhow!("device sync: {e:?}"))?;
+    *times.last_mut().expect("steps > 0") += synced.elapsed().as_secs_f64();
+    if !last_loss.is_finite() {
+        bail!("loss is {last_loss} after {} steps of {}", warmup + steps, objective.name());
+    }
+    let tokens_per_step = cfg.batch_size * model_cfg.seq_len;
+    let total: f64 = times.iter().sum();
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    let tokens_per_second = (tokens_per_step * steps) as f64 / total;
+    let flops_per_token = model_cfg.train_flops_per_token();
+    Ok(Throughput {
+        objective: objective.name(),
+        device: device.name.clone(),
+        params: model_cfg.params().total,
+        tokens_per_step,
+        steps,
+        median_step_seconds: sorted[steps / 2],
+        tokens_per_second,
+        flops_per_token,
+        model_flops_per_second: tokens_per_second * flops_per_token,
+        last_loss,
+    })
+}

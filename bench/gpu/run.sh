@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# GPU training throughput: dclab on cuda and wgpu against PyTorch eager (float32) for AR and
+# GPU training throughput: dclab (wgpu; cuda where built) against PyTorch eager (float32) for AR and
 # masked diffusion at about 10M, 50M and 150M parameters, sequence length 512, batch 16; then
 # one table (tokens/s, model FLOP utilisation against the card's measured matmul rate, ratio
 # to PyTorch). Made for a GPU machine with PyTorch but no Rust toolchain and no network:
 # bench/gpu/build.sh builds the binary here into .devbin/ and fetches the Vulkan loader into
-# .gl/; carry .devbin/dclab.gz and .gl. About 6 minutes on an H200.
+# .gl/; carry .devbin/dclab.gz and .gl. 174 s on an H200 (wgpu and PyTorch).
 # Usage: bench/gpu/run.sh [output folder]   (default $OUT, else /tmp/dclab-gpu-bench)
+# DCLAB_VARIANTS="label=binary:device ..." times other builds side by side (e.g. vulkan).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 dir="${1:-${OUT:-/tmp/dclab-gpu-bench}}"
 mkdir -p "$dir"
-bin="${DCLAB_BIN:-.devbin/dclab}"
-[ -x "$bin" ] || { [ -f "$bin.gz" ] && gzip -dc "$bin.gz" >"$bin" && chmod +x "$bin"; }
-[ -x "$bin" ] || { echo "error: no $bin: run bench/gpu/build.sh on the build machine and carry .devbin" >&2; exit 1; }
+# What to time, as label=binary:device; a binary may come compressed as .gz or .xz.
+variants="${DCLAB_VARIANTS:-wgpu=.devbin/dclab:wgpu cuda=.devbin/dclab:cuda}"
+unpack() {
+    [ -x "$1" ] && return 0
+    if [ -f "$1.gz" ]; then gzip -dc "$1.gz" >"$1"
+    elif [ -f "$1.xz" ]; then python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1.xz" "$1"
+    else echo "error: no $1: run bench/gpu/build.sh on the build machine and carry .devbin" >&2; return 1
+    fi
+    chmod +x "$1"
+}
 # The Vulkan loader, unpacked from the carried Debian packages when the machine has none.
 if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
     for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -37,17 +45,19 @@ for m in $models; do
             || echo "torch $m $o failed" | tee -a "$dir/torch.log"
     done
 done
-# cuda runs only where the binary was built with it (bench/gpu/build.sh, DCLAB_FEATURES=cuda).
-for backend in ${DCLAB_BACKENDS:-wgpu cuda}; do
-    if "$bin" bench throughput --device "$backend" --steps 0 2>&1 | grep -q "no $backend backend"; then
-        echo "$backend: not in this build of $bin, skipped"
+for v in $variants; do
+    label="${v%%=*}" bin="${v#*=}" device="${v##*:}"
+    bin="${bin%:*}"
+    unpack "$bin" || continue
+    if "$bin" bench throughput --device "$device" --steps 0 2>&1 | grep -q "no $device backend"; then
+        echo "$label: $bin has no $device backend (bench/gpu/build.sh, DCLAB_FEATURES=cuda), skipped"
         continue
     fi
-    # One process per backend: compiled kernels and autotune results carry over between models.
-    timeout "${DCLAB_BENCH_TIMEOUT:-270}" "$bin" bench throughput --device "$backend" --models "${models// /,}" \
-        --objectives ar,diffusion "${common[@]}" --warmup 4 --steps 8 2>"$dir/$backend.log" \
-        | sed -u "s/^{/{\"backend\":\"$backend\",/" >>"$dir/results.jsonl"
-    echo "$backend: exit ${PIPESTATUS[0]}; $(grep -c "\"backend\":\"$backend\"" "$dir/results.jsonl") results; log tail:"
-    tail -n 3 "$dir/$backend.log"
+    # One process per variant: compiled kernels and autotune results carry over between models.
+    timeout "${DCLAB_BENCH_TIMEOUT:-270}" "$bin" bench throughput --device "$device" --models "${models// /,}" \
+        --objectives ar,diffusion "${common[@]}" --warmup 4 --steps 8 2>"$dir/$label.log" \
+        | sed -u "s/^{/{\"backend\":\"$label\",/" >>"$dir/results.jsonl"
+    echo "$label: exit ${PIPESTATUS[0]}; $(grep -c "\"backend\":\"$label\"" "$dir/results.jsonl") results; log tail:"
+    tail -n 3 "$dir/$label.log"
 done
 python3 bench/gpu/table.py "$dir" | tee "$dir/table.md"

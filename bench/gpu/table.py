@@ -17,7 +17,7 @@ print("MFU = tokens/s x FLOPs/token (6(N_nonemb + dV) + 12 L d S) / measured f32
 print()
 print("| model | params | objective | backend | tokens/s | MFU (f32) | vs PyTorch |")
 print("|---|---:|---|---|---:|---:|---:|")
-order = {"torch": 0, "cuda": 1, "wgpu": 2}
+order = {"torch": 0, "cuda": 1, "wgpu": 2, "vulkan": 3}
 for r in sorted(rows, key=lambda r: (r["params"], r["objective"], order.get(r["backend"], 9))):
     peer = torch.get((r["model"], r["objective"]))
     ratio = f"{r['tokens_per_second'] / peer['tokens_per_second']:.2f}x" if peer else "n/a"

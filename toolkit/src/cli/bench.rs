@@ -39,6 +39,9 @@ pub struct ThroughputArgs {
     /// Timed steps.
     #[arg(long, default_value_t = 8)]
     steps: usize,
+    /// Read the loss back every this many steps (the training loop: every step).
+    #[arg(long, default_value_t = 1)]
+    loss_every: usize,
 }
 
 pub fn run(c: BenchCommand) -> Result<()> {
@@ -50,13 +53,14 @@ pub fn run(c: BenchCommand) -> Result<()> {
             let obj = parse_objective(objective, a.seq_len, 0, 1)?;
             let cfg = TrainConfig::new(ModelConfig::new(a.vocab, d, heads, layers, a.seq_len), objective.into()).with_batch_size(a.batch_size);
             eprintln!("bench: {model} {objective} on {} ...", device.name);
-            let t = throughput(&cfg, obj.as_ref(), &device, a.warmup, a.steps)?;
+            let t = throughput(&cfg, obj.as_ref(), &device, a.warmup, a.steps, a.loss_every)?;
             let mut v = serde_json::to_value(&t)?;
             v["model"] = model.into();
             v["d_model"] = d.into();
             v["n_layers"] = layers.into();
             v["seq_len"] = a.seq_len.into();
             v["batch_size"] = a.batch_size.into();
+            v["loss_every"] = a.loss_every.into();
             println!("{v}");
         }
     }

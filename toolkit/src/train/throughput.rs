@@ -1,6 +1,6 @@
 //! Training throughput on random tokens: the loop's own step (objective loss, backward, AdamW
-//! with clipping, the loss read back every step) timed after warmup, for benchmarks on any
-//! device without a corpus.
+//! with clipping, the loss read back every `loss_every` steps; the loop reads it every step)
+//! timed after warmup, for benchmarks on any device without a corpus.
 
 use super::config::TrainConfig;
 use super::run::adamw;
@@ -37,10 +37,11 @@ pub struct Throughput {
 }
 
 /// Times `steps` training steps of `cfg.model` under `objective` on `device` after `warmup`
-/// untimed ones (JIT compilation, autotuning), on uniformly random tokens.
-pub fn throughput(cfg: &TrainConfig, objective: &dyn Objective, device: &DeviceChoice, warmup: usize, steps: usize) -> Result<Throughput> {
-    if steps == 0 || cfg.batch_size == 0 {
-        bail!("steps and batch_size must be positive");
+/// untimed ones (JIT compilation, autotuning), on uniformly random tokens, reading the loss
+/// back (a host-device synchronisation) every `loss_every` steps and after the last.
+pub fn throughput(cfg: &TrainConfig, objective: &dyn Objective, device: &DeviceChoice, warmup: usize, steps: usize, loss_every: usize) -> Result<Throughput> {
+    if steps == 0 || cfg.batch_size == 0 || loss_every == 0 {
+        bail!("steps, batch_size and loss_every must be positive");
     }
     let mut model_cfg = cfg.model.clone();
     model_cfg.causal = objective.causal();
@@ -57,7 +58,9 @@ pub fn throughput(cfg: &TrainConfig, objective: &dyn Objective, device: &DeviceC
         let samples: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
         let started = Instant::now();
         let loss = objective.loss(&model, &samples, &mut rng, &ad);
-        last_loss = loss.clone().into_scalar::<f32>() as f64;
+        if (step + 1) % loss_every == 0 || step + 1 == warmup + steps {
+            last_loss = loss.clone().into_scalar::<f32>() as f64;
+        }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(cfg.lr, model, grads);
         if step >= warmup {

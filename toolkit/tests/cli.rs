@@ -54,3 +54,23 @@ fn bad_input_is_a_clear_error_with_a_non_zero_exit() {
         assert!(stderr(&r).contains(expected), "{args:?}: {}", stderr(&r));
     }
 }
+
+#[test]
+fn bench_throughput_prints_one_json_line_per_model_and_objective() {
+    let cache = tempfile::tempdir().unwrap();
+    let base = ["bench", "throughput", "--device", "cpu", "--models", "0.1m,32:2:1", "--seq-len", "16", "--batch-size", "4", "--vocab", "50"];
+    let o = dclab(&[&base[..], &["--warmup", "1", "--steps", "3", "--loss-every", "2"]].concat(), cache.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4, "two models x two objectives");
+    for (v, (model, objective)) in lines.iter().zip([("0.1m", "ar"), ("0.1m", "diffusion"), ("32:2:1", "ar"), ("32:2:1", "diffusion")]) {
+        assert_eq!((v["model"].as_str(), v["objective"].as_str()), (Some(model), Some(objective)));
+        assert_eq!(v["tokens_per_step"], 4 * 16);
+        assert!(v["tokens_per_second"].as_f64().unwrap() > 0.0 && v["last_loss"].as_f64().unwrap().is_finite());
+        let m = dclab::model::ModelConfig::new(50, v["d_model"].as_u64().unwrap() as usize, 2, v["n_layers"].as_u64().unwrap() as usize, 16);
+        assert_eq!(v["flops_per_token"].as_f64().unwrap(), m.train_flops_per_token());
+    }
+    let bad = dclab(&[&base[..], &["--loss-every", "0"]].concat(), cache.path());
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("loss_every must be positive"), "{}", stderr(&bad));
+}

@@ -80,18 +80,39 @@ fn cuda() -> Result<DeviceChoice> {
 /// no adapter exists. The state moves to the model's device at the next step, so any usable
 /// default will do; the `dclab` binary always sets one.
 pub fn resume_device_problem(device: &DeviceChoice) -> Option<String> {
-    match std::env::var("BURN_DEVICE") {
-        Ok(v) => {
+    resume_problem(std::env::var("BURN_DEVICE").ok().as_deref(), device.backend)
+}
+
+/// [`resume_device_problem`] for a given `BURN_DEVICE` value and training backend.
+fn resume_problem(burn_device: Option<&str>, backend: &str) -> Option<String> {
+    match burn_device {
+        Some(v) => {
             let known = v == "flex" || (cfg!(feature = "wgpu") && v == "wgpu") || (cfg!(feature = "cuda") && v == "cuda");
             (!known).then(|| {
                 format!("BURN_DEVICE={v} is also read by burn, which does not know `{v}` in this build: set BURN_DEVICE=flex for the CPU (the same backend as `cpu`), or unset it and pass the device as an argument")
             })
         }
-        Err(_) => {
+        None => {
             let default = if cfg!(feature = "cuda") { "cuda" } else if cfg!(feature = "wgpu") { "wgpu" } else { "flex" };
-            (default != device.backend).then(|| {
-                format!("burn would load the optimizer state onto its default backend, {default} in this build, while this run trains on {}: set BURN_DEVICE={} (or flex)", device.backend, device.backend)
+            (default != backend).then(|| {
+                format!("burn would load the optimizer state onto its default backend, {default} in this build, while this run trains on {backend}: set BURN_DEVICE={backend} (or flex)")
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resume_problem;
+
+    #[test]
+    fn resuming_needs_a_burn_device_name_burn_knows_or_a_default_that_matches() {
+        assert_eq!(resume_problem(Some("flex"), "flex"), None);
+        assert_eq!(resume_problem(Some("flex"), "wgpu"), None, "state on flex moves to wgpu at the next step");
+        assert!(resume_problem(Some("cpu"), "flex").unwrap().contains("does not know `cpu`"));
+        assert!(resume_problem(Some("auto"), "flex").is_some());
+        let gpu_default = cfg!(feature = "wgpu") || cfg!(feature = "cuda");
+        assert_eq!(resume_problem(None, "flex").is_some(), gpu_default, "only a GPU build's default differs from flex");
+        assert_eq!(resume_problem(Some("wgpu"), "flex").is_none(), cfg!(feature = "wgpu"));
     }
 }

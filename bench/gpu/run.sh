@@ -13,24 +13,7 @@ dir="${1:-${OUT:-/tmp/dclab-gpu-bench}}"
 mkdir -p "$dir"
 # What to time, as label=binary:device; a binary may come compressed as .gz or .xz.
 variants="${DCLAB_VARIANTS:-wgpu=.devbin/dclab:wgpu cuda=.devbin/dclab:cuda}"
-unpack() {
-    [ -x "$1" ] && return 0
-    if [ -f "$1.gz" ]; then gzip -dc "$1.gz" >"$1"
-    elif [ -f "$1.xz" ]; then python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1.xz" "$1"
-    else echo "error: no $1: run bench/gpu/build.sh on the build machine and carry .devbin" >&2; return 1
-    fi
-    chmod +x "$1"
-}
-# The Vulkan loader, unpacked from the carried Debian packages when the machine has none.
-if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
-    for f in .gl/*.deb; do dpkg -x "$f" /; done
-    ldconfig
-fi
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-[ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ] && export VK_DRIVER_FILES="$icd"
-# NVRTC (CubeCL's CUDA compiler), from the CUDA toolkit or PyTorch's NVIDIA wheels.
-nv=$(python3 -c 'import nvidia, os; print(":".join(os.path.join(p, d, "lib") for p in nvidia.__path__ for d in os.listdir(p)))' 2>/dev/null)
-export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${nv}:${LD_LIBRARY_PATH:-}"
+source bench/gpu/env.sh
 models="384:6:6 640:10:10 1024:16:12"
 common=(--seq-len 512 --batch-size 16 --vocab 8192)
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$dir/gpu.txt"

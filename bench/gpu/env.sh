@@ -1,5 +1,6 @@
-# Sourced by run.sh and profile.sh on the GPU machine: unpacks carried binaries, the Vulkan
-# loader and NVRTC's library path.
+# Sourced by run.sh and profile.sh on the GPU machine: the benchmark's shape, unpacking of
+# carried binaries, the Vulkan loader and NVRTC's library path.
+seq_len=512 batch=16 vocab=8192
 unpack() {
     [ -x "$1" ] && return 0
     if [ -f "$1.gz" ]; then gzip -dc "$1.gz" >"$1"

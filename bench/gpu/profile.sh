@@ -15,6 +15,6 @@ unpack "$bin" || exit 1
 log=$(mktemp)  # the raw log holds every kernel's source: large, so it stays on the machine
 CUBECL_DEBUG_LOG="$log" CUBECL_DEBUG_OPTION=profile timeout "${DCLAB_PROFILE_TIMEOUT:-300}" \
     "$bin" bench throughput --device wgpu --models "${DCLAB_PROFILE_MODEL:-1024:16:12}" \
-    --objectives "${DCLAB_PROFILE_OBJECTIVE:-ar}" --seq-len 512 --batch-size 16 --vocab 8192 --warmup 2 --steps 4 \
+    --objectives "${DCLAB_PROFILE_OBJECTIVE:-ar}" --seq-len "$seq_len" --batch-size "$batch" --vocab "$vocab" --warmup 2 --steps 4 \
     | tee "$dir/profile-throughput.jsonl"
 python3 bench/gpu/kernels.py "$log" 25 | tee "$dir/profile.md"

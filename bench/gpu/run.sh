@@ -15,15 +15,15 @@ mkdir -p "$dir"
 variants="${DCLAB_VARIANTS:-wgpu=.devbin/dclab:wgpu cuda=.devbin/dclab:cuda}"
 source bench/gpu/env.sh
 models="384:6:6 640:10:10 1024:16:12"
-common=(--seq-len 512 --batch-size 16 --vocab 8192)
+common=(--seq-len "$seq_len" --batch-size "$batch" --vocab "$vocab")
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$dir/gpu.txt"
 python3 bench/gpu/matmul.py | tee "$dir/matmul.json"
 : >"$dir/results.jsonl"
 for m in $models; do
     IFS=: read -r d h l <<<"$m"
     for o in ar diffusion; do
-        timeout 60 python3 bench/torch_train.py --device cuda --vocab 8192 --d "$d" --heads "$h" --layers "$l" \
-            --seq-len 512 --batch 16 --warmup 3 --steps 8 --objective "$o" \
+        timeout 60 python3 bench/torch_train.py --device cuda --vocab "$vocab" --d "$d" --heads "$h" --layers "$l" \
+            --seq-len "$seq_len" --batch "$batch" --warmup 3 --steps 8 --objective "$o" \
             --tag "{\"backend\": \"torch\", \"model\": \"$m\", \"objective\": \"$o\"}" >>"$dir/results.jsonl" 2>>"$dir/torch.log" \
             || echo "torch $m $o failed" | tee -a "$dir/torch.log"
     done

@@ -71,6 +71,10 @@ impl ModelConfig {
         #[cfg(not(feature = "flex"))]
         let host = device.clone();
         host.seed(seed);
+        // Device equality ignores autodiff: on the host itself, draw in place.
+        if *device == host {
+            return self.init(device);
+        }
         let record = self.init(&host).into_record();
         self.init(device).load_record(record)
     }

@@ -24,7 +24,8 @@ pub struct Throughput {
     pub tokens_per_step: usize,
     /// Timed steps (after warmup).
     pub steps: usize,
-    /// Median seconds per timed step.
+    /// Median seconds per timed step (a step that does not read the loss back is timed until
+    /// its work is queued, not done; `tokens_per_second` counts all of it).
     pub median_step_seconds: f64,
     /// Timed tokens over timed seconds.
     pub tokens_per_second: f64,

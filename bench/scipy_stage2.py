@@ -73,7 +73,7 @@ def main():
         starts = json.load(fh)
     f = make_objective(*load(runs))
     t0 = time.perf_counter()
-    best, failed, iters = None, 0, 0
+    best, failed, iters, nfev = None, 0, 0, 0
     for rd, rn in starts:
         with np.errstate(all="ignore"):
             x0 = np.array([math.log(rd) if rd > 0 else -math.inf, math.log(rn) if rn > 0 else -math.inf])
@@ -84,6 +84,7 @@ def main():
         r = minimize(f, x0, jac=True, method="L-BFGS-B",
                      options={"maxiter": 1000, "gtol": 1.5e-8, "ftol": 1e-15, "maxcor": 10})
         iters += int(r.nit)
+        nfev += int(r.nfev)
         if best is None or r.fun < best.fun:
             best = r
     secs = time.perf_counter() - t0
@@ -92,6 +93,7 @@ def main():
         "starts": len(starts),
         "starts_failed": failed,
         "iterations": iters,
+        "nfev": nfev,
         "objective": float(best.fun),
         "R_D_star": float(math.exp(best.x[0])),
         "R_N_star": float(math.exp(best.x[1])),

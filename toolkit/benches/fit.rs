@@ -49,8 +49,8 @@ fn main() {
         let out = Command::new(&py).arg(root.join("bench/scipy_stage2.py")).arg(&fixture).arg(&starts_path).output();
         println!("\n[{grid:?} grid: {} starts]", pairs.len());
         println!(
-            "  rust  1 thread : {:9.4} s   R_D* {:.4}  R_N* {:.4}  objective {:.10}  (failed starts {})",
-            t1, fit.params.r_d_star, fit.params.r_n_star, fit.objective, fit.starts_failed
+            "  rust  1 thread : {:9.4} s   R_D* {:.4}  R_N* {:.4}  objective {:.10}  (failed starts {}, evaluations {})",
+            t1, fit.params.r_d_star, fit.params.r_n_star, fit.objective, fit.starts_failed, fit.stages.iter().map(|s| s.evaluations).sum::<u64>()
         );
         println!("  rust  {threads} threads: {tn:9.4} s");
         match out {
@@ -58,8 +58,8 @@ fn main() {
                 let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("scipy output");
                 let ts = v["seconds"].as_f64().unwrap();
                 println!(
-                    "  scipy L-BFGS-B : {:9.4} s   R_D* {:.4}  R_N* {:.4}  objective {:.10}  (failed starts {})",
-                    ts, v["R_D_star"].as_f64().unwrap(), v["R_N_star"].as_f64().unwrap(), v["objective"].as_f64().unwrap(), v["starts_failed"]
+                    "  scipy L-BFGS-B : {:9.4} s   R_D* {:.4}  R_N* {:.4}  objective {:.10}  (failed starts {}, evaluations {})",
+                    ts, v["R_D_star"].as_f64().unwrap(), v["R_N_star"].as_f64().unwrap(), v["objective"].as_f64().unwrap(), v["starts_failed"], v["nfev"]
                 );
                 println!("  ratio scipy / rust: {:.1}x (1 thread), {:.1}x ({threads} threads)", ts / t1, ts / tn);
             }

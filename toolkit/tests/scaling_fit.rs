@@ -77,6 +77,58 @@ fn analytic_gradient_matches_finite_differences() {
     }
 }
 
+/// The stage-2 kernel must give the general objective's value and R* gradient: at both sides of
+/// the Huber threshold, capped and uncapped U_N, a degenerate stage 1 (U_N underflows), huge and
+/// tiny R*, the mean reduction, and a partial last block of runs.
+#[test]
+fn stage2_kernel_equals_the_general_objective() {
+    let p = truth();
+    let mut tables = vec![synthetic(&p)];
+    tables.extend(fixture("datablations_c4_runs.csv").map(|f| Runs::read(&f).unwrap()));
+    let mut checked = 0;
+    for runs in &tables {
+        checked += kernel_vs_general(&prepare(runs), &p);
+    }
+    assert_eq!(checked, tables.len() * 3 * 6 * 4);
+}
+
+fn kernel_vs_general(data: &[dclab::scaling::objective::Prepared], p: &LawParams) -> usize {
+    use dclab::scaling::objective::{LN_RD, LN_RN};
+    use dclab::scaling::stage2::Stage2Kernel;
+    assert!(data.len() % 64 != 0, "want a partial block, got {} runs", data.len());
+    let bases = [
+        theta_from_params(p),
+        theta_from_params(&LawParams::SDC_C4),
+        theta_from_params(&LawParams { a: -184.0, b: 2.27, e: -26.6, alpha: 0.1153, beta: 0.1153, ..*p }),
+    ];
+    let mut checked = 0;
+    for base in &bases {
+        let kernel = Stage2Kernel::new(data, base);
+        for &(ld, ln) in &[(2.7, 1.7), (4.56, 0.53), (-3.0, 9.0), (12.0, -2.0), (30.0, 30.0), (0.0, 0.0)] {
+            for red in [Reduction::Sum, Reduction::Mean] {
+                for delta in [1e-3, 1e-1] {
+                    let mut t = *base;
+                    (t[LN_RD], t[LN_RN]) = (ld, ln);
+                    let (f0, g0) = objective_full(&t, data, Form::DataConstrained, delta, red);
+                    let (f1, g1) = kernel.objective(&t, delta, red);
+                    assert!(rel(f1, f0) <= 1e-12, "objective {f1} vs {f0} at {t:?}");
+                    for k in [LN_RD, LN_RN] {
+                        assert!((g1[k] - g0[k]).abs() <= 1e-11 * (g0[k].abs() + f0.abs()), "gradient[{k}] {} vs {} at {t:?}", g1[k], g0[k]);
+                    }
+                    assert!(g1[..LN_RD].iter().all(|&v| v == 0.0));
+                    checked += 1;
+                }
+            }
+        }
+        // Infinite R* goes through the general objective (the Chinchilla limit / no data).
+        let mut t = *base;
+        (t[LN_RD], t[LN_RN]) = (f64::INFINITY, 2.0);
+        let (f0, _) = objective_full(&t, data, Form::DataConstrained, 1e-3, Reduction::Sum);
+        assert_eq!(kernel.objective(&t, 1e-3, Reduction::Sum).0.to_bits(), f0.to_bits());
+    }
+    checked
+}
+
 #[test]
 fn synthetic_recovery_of_all_seven_constants() {
     let p = truth();

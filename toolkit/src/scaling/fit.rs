@@ -7,6 +7,7 @@ use super::objective::{
     objective_full, params_from_theta, prepare, theta_from_params,
 };
 use super::runs::Runs;
+use super::stage2::Stage2Kernel;
 use super::spec::theta_entry;
 use anyhow::{Result, bail};
 use argmin::core::{Executor, State};
@@ -158,6 +159,9 @@ pub struct StageReport {
     pub starts: usize,
     /// Starts skipped because the objective or gradient was not finite there, or that failed.
     pub starts_failed: usize,
+    /// Objective evaluations over all starts (what a comparison with another optimiser counts).
+    #[serde(default)]
+    pub evaluations: u64,
     /// Best objective.
     pub objective: f64,
     /// Distinct minima, best first (at most 10).
@@ -194,10 +198,23 @@ pub struct MultiStart {
     pub failed: usize,
     /// All successful end points (theta, objective), best first.
     pub ends: Vec<(Theta, f64)>,
+    /// Objective evaluations over all starts.
+    pub evaluations: u64,
 }
 
 /// Minimises the objective from one start; `None` when it is not finite there.
 pub fn local_min(problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64, memory: usize) -> Option<(Vec<f64>, f64)> {
+    local_min_counted(problem, x0, tol_grad, tol_cost, max_iters, memory).0
+}
+
+/// [`local_min`] and the number of objective evaluations it took (the start's included).
+fn local_min_counted(problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64, memory: usize) -> (Option<(Vec<f64>, f64)>, u64) {
+    let evals = problem.evaluations();
+    let out = minimise(problem, x0, tol_grad, tol_cost, max_iters, memory);
+    (out, evals.get())
+}
+
+fn minimise(problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64, memory: usize) -> Option<(Vec<f64>, f64)> {
     let (f0, g0) = problem.eval(&x0);
     if !f0.is_finite() || g0.iter().any(|g| !g.is_finite()) {
         return None;
@@ -234,18 +251,19 @@ pub fn multi_start(data: &[Prepared], form: Form, map: &ParamMap, starts: &[Thet
     xs.sort_by(|a, b| a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal));
     xs.dedup_by(|a, b| a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
     let (tg, tc) = opts.effective_tolerances(data.len());
-    let ends: Vec<Option<(Vec<f64>, f64)>> = xs
+    let kernel = Stage2Kernel::for_map(data, form, map);
+    let (ends, counts): (Vec<Option<(Vec<f64>, f64)>>, Vec<u64>) = xs
         .par_iter()
         .map(|x0| {
-            let p = HuberProblem::new(data, form, opts.delta, opts.reduction, map.clone());
-            local_min(p, x0.clone(), tg, tc, opts.max_iters, opts.memory)
+            let p = HuberProblem::new(data, form, opts.delta, opts.reduction, map.clone()).with_kernel(kernel.as_ref());
+            local_min_counted(p, x0.clone(), tg, tc, opts.max_iters, opts.memory)
         })
-        .collect();
+        .unzip();
     let failed = ends.iter().filter(|e| e.is_none()).count();
     let mut ends: Vec<(Theta, f64)> = ends.into_iter().flatten().map(|(x, f)| (map.expand(&x), f)).collect();
     ends.sort_by(|a, b| a.1.total_cmp(&b.1));
     let (theta, objective) = ends.first().cloned().unwrap_or((map.base, f64::NAN));
-    MultiStart { theta, objective, starts: xs.len(), failed, ends }
+    MultiStart { theta, objective, starts: xs.len(), failed, ends, evaluations: counts.iter().sum() }
 }
 
 /// Groups end points into distinct minima (free entries within 1e-3 relative), best first.
@@ -329,6 +347,7 @@ fn stage_report(name: &str, form: Form, data: &[Prepared], map: &ParamMap, ms: &
         free: names(&map.free),
         starts: ms.starts,
         starts_failed: ms.failed,
+        evaluations: ms.evaluations,
         objective: ms.objective,
         minima: distinct_minima(&ms.ends, &map.free, 10),
     }

@@ -3,9 +3,11 @@
 //! - [`law`]: the Chinchilla and data-constrained laws, allocation helpers, parameter formula.
 //! - [`runs`]: tables of runs (CSV/Parquet via polars).
 //! - [`objective`]: SDC's log-space Huber objective with analytic gradients (argmin problem).
+//! - [`stage2`]: the same objective with only R_D*, R_N* free, as a SIMD kernel over runs.
 //! - [`fit`]: multi-start L-BFGS, two-stage and joint protocols.
 //! - [`spec`]: textual forms of constants (`sdc-c4`, `key=value` lists).
 //! - [`uncertainty`]: R^2, residuals, bootstrap intervals, profiles, flatness.
+//! - [`vmath`]: exp, expm1, ln that vectorise (the stage-2 kernel's hot loop).
 //! - [`crit`]: critical compute from an AR and a diffusion law.
 //! - [`report`]: the one-call fit report written to fit.json.
 
@@ -14,6 +16,8 @@ pub mod law;
 pub mod objective;
 pub mod runs;
 pub mod spec;
+pub mod stage2;
 pub mod uncertainty;
+pub mod vmath;
 pub mod crit;
 pub mod report;

@@ -7,6 +7,7 @@
 
 use super::law::LawParams;
 use super::runs::Runs;
+use super::stage2::Stage2Kernel;
 use argmin::core::{CostFunction, Error, Gradient};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -103,11 +104,13 @@ pub fn prepare(runs: &Runs) -> Vec<Prepared> {
 }
 
 /// Huber loss with threshold delta.
+#[inline]
 pub fn huber(r: f64, delta: f64) -> f64 {
     if r.abs() <= delta { 0.5 * r * r } else { delta * (r.abs() - 0.5 * delta) }
 }
 
 /// Derivative of [`huber`] with respect to the residual.
+#[inline]
 pub fn huber_grad(r: f64, delta: f64) -> f64 {
     if r.abs() <= delta { r } else { delta * r.signum() }
 }
@@ -272,9 +275,11 @@ pub struct HuberProblem<'a> {
     cache: RefCell<Option<(Vec<f64>, f64, Vec<f64>)>>,
     best: BestSeen,
     evals: std::cell::Cell<u64>,
+    computed: Rc<std::cell::Cell<u64>>,
     /// Evaluations allowed before the problem reports an error (argmin's inner line search
     /// has no iteration cap of its own).
     pub max_evals: u64,
+    kernel: Option<&'a Stage2Kernel>,
 }
 
 /// Shared record of the best finite point a problem has evaluated (survives the solver).
@@ -283,7 +288,14 @@ pub type BestSeen = Rc<RefCell<Option<(Vec<f64>, f64)>>>;
 impl<'a> HuberProblem<'a> {
     /// Builds the problem.
     pub fn new(data: &'a [Prepared], form: Form, delta: f64, reduction: Reduction, map: ParamMap) -> Self {
-        HuberProblem { data, form, delta, reduction, map, cache: RefCell::new(None), best: BestSeen::default(), evals: std::cell::Cell::new(0), max_evals: 20_000 }
+        HuberProblem { data, form, delta, reduction, map, cache: RefCell::new(None), best: BestSeen::default(), evals: std::cell::Cell::new(0), computed: Rc::default(), max_evals: 20_000, kernel: None }
+    }
+
+    /// Evaluates through a stage-2 kernel built for this problem's data and map (same numbers,
+    /// faster); see [`Stage2Kernel::for_map`].
+    pub fn with_kernel(mut self, kernel: Option<&'a Stage2Kernel>) -> Self {
+        self.kernel = kernel;
+        self
     }
 
     /// Objective and reduced gradient at an optimiser vector.
@@ -293,8 +305,12 @@ impl<'a> HuberProblem<'a> {
                 return (*f, g.clone());
             }
         }
+        self.computed.set(self.computed.get() + 1);
         let t = self.map.expand(x);
-        let (f, g) = objective_full(&t, self.data, self.form, self.delta, self.reduction);
+        let (f, g) = match self.kernel {
+            Some(k) => k.objective(&t, self.delta, self.reduction),
+            None => objective_full(&t, self.data, self.form, self.delta, self.reduction),
+        };
         let g = self.map.reduce_grad(&g, &t);
         *self.cache.borrow_mut() = Some((x.to_vec(), f, g.clone()));
         if f.is_finite() && g.iter().all(|v| v.is_finite()) {
@@ -304,6 +320,12 @@ impl<'a> HuberProblem<'a> {
             }
         }
         (f, g)
+    }
+
+    /// A handle on the number of objective evaluations computed (cache hits not counted),
+    /// readable after the solver ends.
+    pub fn evaluations(&self) -> Rc<std::cell::Cell<u64>> {
+        self.computed.clone()
     }
 
     /// A handle on the best finite point evaluated so far (readable after the solver ends).

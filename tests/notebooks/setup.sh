@@ -3,11 +3,12 @@
 # in. Source it: `source tests/notebooks/setup.sh`. Installs: a Python venv with JupyterLab,
 # nbclient and plotly (binder/requirements.txt) in ~/.cache/dclab/jupyter; rust-src; the evcxr
 # Jupyter kernel (cargo install, about 11 minutes the first time on 2 cores).
+_dclab_saved_opts="$(set +o)" # restored at the end: a sourcing script keeps its own options
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 venv="${DCLAB_JUPYTER_VENV:-$HOME/.cache/dclab/jupyter}"
 if [ ! -x "$venv/bin/jupyter" ] || ! "$venv/bin/python" -c "import nbclient, plotly" 2>/dev/null; then
-  python3 -m venv "$venv"
+  python3 -m venv "$venv" || { echo "error: the notebook tests need Python 3 with venv (Debian: apt install python3-venv)" >&2; return 1 2>/dev/null || exit 1; }
   "$venv/bin/pip" install -q -r "$repo/binder/requirements.txt"
 fi
 export PATH="$venv/bin:$HOME/.cargo/bin:$PATH"
@@ -17,4 +18,4 @@ jupyter kernelspec list 2>/dev/null | grep -q '^ *rust ' || evcxr_jupyter --inst
 export EVCXR_TMPDIR="${EVCXR_TMPDIR:-$HOME/.cache/dclab/evcxr-build}"
 mkdir -p "$EVCXR_TMPDIR"
 export LD_LIBRARY_PATH="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-set +euo pipefail
+eval "$_dclab_saved_opts"; unset _dclab_saved_opts

@@ -1,8 +1,8 @@
 """Executes every notebook in notebooks/ with the evcxr kernel (nbclient), top to bottom.
 
-Fails on any cell error and when a notebook lacks the rich outputs it promises in its
-metadata (`dclab.expects`: "plotly" for application/vnd.plotly.v1+json, "html" for
-text/html). All notebooks share one evcxr build directory (EVCXR_TMPDIR) so the toolkit and
+Fails on any cell error (raised, or an error output evcxr reported as ok) and when a notebook
+lacks the rich outputs it promises in its metadata (`dclab.expects`: "plotly" for
+application/vnd.plotly.v1+json, "html" for text/html). All notebooks share one evcxr build directory (EVCXR_TMPDIR) so the toolkit and
 its dependencies compile once. Writes executed copies and a timing table to --out.
 
 Usage: python run.py [--out DIR] [NOTEBOOK ...]
@@ -30,6 +30,16 @@ def outputs_by_mime(nb):
         for out in cell.get("outputs", []):
             seen.update(out.get("data", {}).keys())
     return seen
+
+
+def first_error(nb):
+    """The first error output, if any. evcxr reports some failures (a variable it cannot
+    persist, for one) as an error output with an "ok" reply, which nbclient does not raise."""
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return f"cell {i}: {out.get('ename')}: {out.get('evalue', '').splitlines()[0] if out.get('evalue') else ''}"
+    return None
 
 
 def kernel_env():
@@ -66,6 +76,7 @@ def main():
         except CellExecutionError as e:
             error = str(e).splitlines()[-1] if str(e) else "cell error"
         seconds = time.time() - started
+        error = error or first_error(nb)
         nbformat.write(nb, out / path.name)
         expects = nb.metadata.get("dclab", {}).get("expects", [])
         missing = [k for k in expects if MIMES[k] not in outputs_by_mime(nb)]

@@ -36,7 +36,7 @@ impl MaskedDiffusion {
         (1.0 - self.eps) * t + self.eps
     }
 
-    /// Masks each token of `xs[b]` independently with probability p(ts[b]) (Bernoulli).
+    /// Masks each token of `xs[b]` independently with probability `p(ts[b])` (Bernoulli).
     pub fn mask(&self, xs: &[&[u32]], ts: &[f64], mask_id: u32, rng: &mut SplitMix64) -> Masked {
         let mut inputs = Vec::with_capacity(xs.len());
         let mut weights = Vec::with_capacity(xs.len() * xs.first().map_or(0, |x| x.len()));

@@ -11,7 +11,7 @@ pub fn tokens_tensor(rows: &[Vec<u32>], device: &Device) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(flat, [b, s]), device)
 }
 
-/// -log softmax(logits)[target] per position: logits [B, S, V], targets [B, S] -> [B, S].
+/// `-log softmax(logits)[target]` per position: logits [B, S, V], targets [B, S] -> [B, S].
 pub fn token_nll(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<2> {
     let [b, s, _] = logits.dims();
     let logp = log_softmax(logits, 2);

@@ -31,7 +31,7 @@ pub struct SweepSpec {
     /// A corpus name (sample, shakespeare, pdlit, brown) or a folder of .txt files.
     #[serde(default = "default_corpus")]
     pub corpus: String,
-    /// bytes, char or bpe:<vocab>.
+    /// `bytes`, `char` or `bpe:<vocab>`.
     #[serde(default = "default_tokenizer")]
     pub tokenizer: String,
     /// Context length L (samples are L+1 tokens).

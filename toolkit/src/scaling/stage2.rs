@@ -181,3 +181,61 @@ fn block_body<const FMA: bool>(cols: Cols, chin: (f64, f64, f64, f64, f64), dec:
         gn[i] = -h * x1[i] * alpha * dn[i];
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scaling::law::LawParams;
+    use crate::scaling::objective::theta_from_params;
+
+    /// Every compiled variant of the block (plain, plain with FMA, and the SIMD ones this CPU
+    /// has) gives the general objective's numbers, whichever one the dispatch picks.
+    #[test]
+    fn every_variant_matches_the_general_objective() {
+        let mut data = Vec::new();
+        for (i, &n) in [2e7f64, 1e8, 6e8, 3e9].iter().enumerate() {
+            for &u in &[1e8f64, 1e9] {
+                for &ep in &[1.0, 3.0, 20.0, 300.0] {
+                    let d = u * ep;
+                    let l = 1.8 + 400.0 / n.powf(0.35) + 1500.0 / d.powf(0.35) + 0.01 * i as f64;
+                    let (ln_u, r_d) = (u.ln(), ep - 1.0);
+                    data.push(Prepared { n, ln_n: n.ln(), ln_d: d.ln(), ln_u, u, r_d, ln_loss: l.ln() });
+                }
+            }
+        }
+        let mut t = theta_from_params(&LawParams::SDC_C4);
+        (t[LN_RD], t[LN_RN]) = (3.1, 1.2);
+        let k = Stage2Kernel::new(&data, &t);
+        let (f0, g0) = objective_full(&t, &data, Form::DataConstrained, 1e-3, Reduction::Sum);
+        let m = data.len();
+        let cols = (&k.ln_un[..], &k.r_n[..], &k.ln_u[..], &k.r_d[..], &k.ln_loss[..]);
+        let chin = (t[0], t[1], t[2], t[ALPHA], t[BETA]);
+        let (rd_s, rn_s) = (t[LN_RD].exp(), t[LN_RN].exp());
+        let dec = (rd_s, rn_s, 1.0 / rd_s, 1.0 / rn_s);
+        type Variant = fn(Cols, (f64, f64, f64, f64, f64), (f64, f64, f64, f64), f64, Out);
+        let mut variants: Vec<(&str, Variant)> = vec![("plain", block_body::<false>), ("plain fma", block_body::<true>), ("dispatch", block)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            let has = |f: &str| match f {
+                "avx2" => std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
+                _ => std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") && std::arch::is_x86_feature_detected!("fma"),
+            };
+            // SAFETY (both): only called when the CPU has the features, checked by `has`.
+            if has("avx2") {
+                variants.push(("avx2", |c, a, b, d, o| unsafe { block_avx2(c, a, b, d, o) }));
+            }
+            if has("avx512") {
+                variants.push(("avx512", |c, a, b, d, o| unsafe { block_avx512(c, a, b, d, o) }));
+            }
+        }
+        assert!(m <= BLOCK);
+        for (name, v) in variants {
+            let (mut hub, mut gd, mut gn) = ([0.0; BLOCK], [0.0; BLOCK], [0.0; BLOCK]);
+            v(cols, chin, dec, 1e-3, (&mut hub, &mut gd, &mut gn));
+            let (f, d, n) = (hub[..m].iter().sum::<f64>(), gd[..m].iter().sum::<f64>(), gn[..m].iter().sum::<f64>());
+            assert!((f / f0 - 1.0).abs() < 1e-12, "{name}: objective {f} vs {f0}");
+            assert!((d - g0[LN_RD]).abs() <= 1e-11 * (g0[LN_RD].abs() + f0), "{name}: d/d ln R_D* {d} vs {}", g0[LN_RD]);
+            assert!((n - g0[LN_RN]).abs() <= 1e-11 * (g0[LN_RN].abs() + f0), "{name}: d/d ln R_N* {n} vs {}", g0[LN_RN]);
+        }
+    }
+}

@@ -2,8 +2,9 @@
 
 Fails on any cell error (raised, or an error output evcxr reported as ok) and when a notebook
 lacks the rich outputs it promises in its metadata (`dclab.expects`: "plotly" for
-application/vnd.plotly.v1+json, "html" for text/html). All notebooks share one evcxr build directory (EVCXR_TMPDIR) so the toolkit and
-its dependencies compile once. Writes executed copies and a timing table to --out.
+application/vnd.plotly.v1+json, "html" for text/html). All notebooks share one evcxr build
+directory (EVCXR_TMPDIR) so the toolkit and its dependencies compile once. Writes executed
+copies and a timing table to --out.
 
 Usage: python run.py [--out DIR] [NOTEBOOK ...]
 """

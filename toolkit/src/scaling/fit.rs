@@ -202,13 +202,9 @@ pub struct MultiStart {
     pub evaluations: u64,
 }
 
-/// Minimises the objective from one start; `None` when it is not finite there.
-pub fn local_min(problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64, memory: usize) -> Option<(Vec<f64>, f64)> {
-    local_min_counted(problem, x0, tol_grad, tol_cost, max_iters, memory).0
-}
-
-/// [`local_min`] and the number of objective evaluations it took (the start's included).
-fn local_min_counted(problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64, memory: usize) -> (Option<(Vec<f64>, f64)>, u64) {
+/// Minimises the objective from one start: the minimum (`None` when the objective is not
+/// finite at the start) and the number of objective evaluations it took, the start's included.
+pub fn local_min(problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64, memory: usize) -> (Option<(Vec<f64>, f64)>, u64) {
     let evals = problem.evaluations();
     let out = minimise(problem, x0, tol_grad, tol_cost, max_iters, memory);
     (out, evals.get())
@@ -256,7 +252,7 @@ pub fn multi_start(data: &[Prepared], form: Form, map: &ParamMap, starts: &[Thet
         .par_iter()
         .map(|x0| {
             let p = HuberProblem::new(data, form, opts.delta, opts.reduction, map.clone()).with_kernel(kernel.as_ref());
-            local_min_counted(p, x0.clone(), tg, tc, opts.max_iters, opts.memory)
+            local_min(p, x0.clone(), tg, tc, opts.max_iters, opts.memory)
         })
         .unzip();
     let failed = ends.iter().filter(|e| e.is_none()).count();

@@ -14,7 +14,7 @@ const LOG2E: f64 = std::f64::consts::LOG2_E;
 const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1; // ln 2 split so k * LN2_HI is exact
 const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
 const EXP_MAX: f64 = 709.782_712_893_384; // ln(f64::MAX)
-const EXP_MIN: f64 = -708.0; // below: the result is (nearly) subnormal and flushed to zero
+const EXP_MIN: f64 = -708.0; // below: results under 3.3e-308, flushed to zero
 
 /// a * b + c, fused when FMA.
 #[inline(always)]
@@ -33,23 +33,31 @@ fn reduce(x: f64) -> (f64, f64) {
     (r, two_km1)
 }
 
+/// 1/2!, 1/3!, ..., 1/13! (each factorial exact in f64, so one rounding each).
+const fn inverse_factorials() -> [f64; 12] {
+    let (mut c, mut fact, mut i) = ([0.0; 12], 1.0, 0);
+    while i < 12 {
+        fact *= (i + 2) as f64;
+        c[i] = 1.0 / fact;
+        i += 1;
+    }
+    c
+}
+
+/// 1/3, 1/5, ..., 1/23.
+const fn odd_reciprocals() -> [f64; 11] {
+    let (mut c, mut i) = ([0.0; 11], 0);
+    while i < 11 {
+        c[i] = 1.0 / (2 * i + 3) as f64;
+        i += 1;
+    }
+    c
+}
+
 /// expm1(r) - r for |r| <= ln2/2: Taylor series to r^13 (truncation below 1e-17 relative).
 #[inline(always)]
 fn expm1_tail<const FMA: bool>(r: f64) -> f64 {
-    const C: [f64; 12] = [
-        1.0 / 2.0,
-        1.0 / 6.0,
-        1.0 / 24.0,
-        1.0 / 120.0,
-        1.0 / 720.0,
-        1.0 / 5_040.0,
-        1.0 / 40_320.0,
-        1.0 / 362_880.0,
-        1.0 / 3_628_800.0,
-        1.0 / 39_916_800.0,
-        1.0 / 479_001_600.0,
-        1.0 / 6_227_020_800.0,
-    ];
+    const C: [f64; 12] = inverse_factorials();
     let mut p = C[11];
     for &c in C[..11].iter().rev() {
         p = madd::<FMA>(p, r, c);
@@ -57,28 +65,30 @@ fn expm1_tail<const FMA: bool>(r: f64) -> f64 {
     p * r * r
 }
 
+/// e^x = 2^k (1 + q) as (q, 2^(k-1), x too big, x too small); out-of-range x is evaluated at 0.
+#[inline(always)]
+fn exp_parts<const FMA: bool>(x: f64) -> (f64, f64, bool, bool) {
+    let (big, small) = (x > EXP_MAX, x < EXP_MIN);
+    let (r, two_km1) = reduce(if big || small { 0.0 } else { x });
+    (r + expm1_tail::<FMA>(r), two_km1, big, small)
+}
+
 /// e^x.
 #[inline(always)]
 pub fn exp<const FMA: bool>(x: f64) -> f64 {
-    let (big, small) = (x > EXP_MAX, x < EXP_MIN);
-    let xc = if big || small { 0.0 } else { x };
-    let (r, two_km1) = reduce(xc);
-    let y = (1.0 + (r + expm1_tail::<FMA>(r))) * two_km1 * 2.0;
+    let (q, two_km1, big, small) = exp_parts::<FMA>(x);
+    let y = (1.0 + q) * two_km1 * 2.0;
     if big { f64::INFINITY } else if small { 0.0 } else { y }
 }
 
 /// e^x - 1, accurate near zero.
 #[inline(always)]
 pub fn expm1<const FMA: bool>(x: f64) -> f64 {
-    let (big, small) = (x > EXP_MAX, x < EXP_MIN);
-    let xc = if big || small { 0.0 } else { x };
-    let (r, two_km1) = reduce(xc);
+    let (q, two_km1, big, small) = exp_parts::<FMA>(x);
     let two_k = two_km1 * 2.0;
-    // 2^k (1 + q) - 1 = 2^k q + (2^k - 1); exact q when k = 0.
-    let q = r + expm1_tail::<FMA>(r);
-    let y = two_k * q + (two_k - 1.0);
-    let y_top = two_km1 * (2.0 * (1.0 + q)); // near the top 2^k alone overflows; -1 is lost anyway
-    let y = if xc > 700.0 { y_top } else { y };
+    // 2^k (1 + q) - 1 = 2^k q + (2^k - 1); exact q when k = 0. Near the top 2^k alone
+    // overflows, and the -1 is lost anyway.
+    let y = if x > 700.0 { two_km1 * (2.0 * (1.0 + q)) } else { two_k * q + (two_k - 1.0) };
     if big { f64::INFINITY } else if small { -1.0 } else { y }
 }
 
@@ -98,19 +108,7 @@ pub fn ln<const FMA: bool>(x: f64) -> f64 {
     let f = m - 1.0;
     let s = f / (2.0 + f);
     let z = s * s;
-    const C: [f64; 11] = [
-        1.0 / 3.0,
-        1.0 / 5.0,
-        1.0 / 7.0,
-        1.0 / 9.0,
-        1.0 / 11.0,
-        1.0 / 13.0,
-        1.0 / 15.0,
-        1.0 / 17.0,
-        1.0 / 19.0,
-        1.0 / 21.0,
-        1.0 / 23.0,
-    ];
+    const C: [f64; 11] = odd_reciprocals();
     let mut p = C[10];
     for &c in C[..10].iter().rev() {
         p = madd::<FMA>(p, z, c);

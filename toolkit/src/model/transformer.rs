@@ -1,12 +1,10 @@
 //! The transformer: embeddings -> L x (RMSNorm, attention with RoPE, RMSNorm, SwiGLU) -> RMSNorm
 //! -> tied output projection.
 
+use super::fused::{rope_attention, swiglu};
 use super::{param_count, swiglu_hidden, ParamCount};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;
-use burn::tensor::activation::silu;
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 
 /// Shape and switches of the backbone; saved with every run.
 #[derive(Config, Debug)]
@@ -164,28 +162,17 @@ fn rope_tables(max_len: usize, d_head: usize, theta: f64, device: &Device) -> (T
     (t(cos), t(sin))
 }
 
-/// Rotates the two halves of each head by its token's position: x [B,H,S,Dh], cos/sin [B,1,S,Dh/2].
-fn apply_rope(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
-    let [b, h, s, dh] = x.dims();
-    let x1 = x.clone().slice([0..b, 0..h, 0..s, 0..dh / 2]);
-    let x2 = x.slice([0..b, 0..h, 0..s, dh / 2..dh]);
-    Tensor::cat(vec![x1.clone() * cos.clone() - x2.clone() * sin.clone(), x1 * sin + x2 * cos], 3)
-}
-
 impl Block {
-    fn forward(&self, x: Tensor<3>, cos: Tensor<4>, sin: Tensor<4>, n_heads: usize, causal: bool) -> Tensor<3> {
+    /// x [B,S,d]; cos/sin [Bc,S,Dh/2] (Bc = 1 or B).
+    fn forward(&self, x: Tensor<3>, cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool) -> Tensor<3> {
         let [b, s, d] = x.dims();
-        let dh = d / n_heads;
         let h = self.attn_norm.forward(x.clone());
-        let heads = |t: Tensor<3>| t.reshape([b, s, n_heads, dh]).swap_dims(1, 2);
-        let q = apply_rope(heads(self.wq.forward(h.clone())), cos.clone(), sin.clone());
-        let k = apply_rope(heads(self.wk.forward(h.clone())), cos, sin);
-        let v = heads(self.wv.forward(h));
-        let options = AttentionModuleOptions { is_causal: causal, ..Default::default() };
-        let a = attention(q, k, v, None, None, options).swap_dims(1, 2).reshape([b, s, d]);
+        let heads = |t: Tensor<3>| t.reshape([b, s, n_heads, d / n_heads]);
+        let (q, k, v) = (heads(self.wq.forward(h.clone())), heads(self.wk.forward(h.clone())), heads(self.wv.forward(h)));
+        let a = rope_attention(q, k, v, cos, sin, causal).reshape([b, s, d]);
         let x = x + self.dropout.forward(self.wo.forward(a));
         let h = self.mlp_norm.forward(x.clone());
-        let m = self.w_down.forward(silu(self.w_gate.forward(h.clone())) * self.w_up.forward(h));
+        let m = self.w_down.forward(swiglu(self.w_gate.forward(h.clone()), self.w_up.forward(h)));
         x + self.dropout.forward(m)
     }
 }
@@ -200,13 +187,13 @@ impl Lm {
             None => {
                 let c = self.rope_cos.clone().slice([0..s, 0..half]);
                 let sn = self.rope_sin.clone().slice([0..s, 0..half]);
-                (c.reshape([1, 1, s, half]), sn.reshape([1, 1, s, half]))
+                (c.reshape([1, s, half]), sn.reshape([1, s, half]))
             }
             Some(pos) => {
                 let flat = pos.reshape([b * s]);
                 let c = self.rope_cos.clone().select(0, flat.clone());
                 let sn = self.rope_sin.clone().select(0, flat);
-                (c.reshape([b, 1, s, half]), sn.reshape([b, 1, s, half]))
+                (c.reshape([b, s, half]), sn.reshape([b, s, half]))
             }
         };
         let mut x = self.dropout.forward(self.embedding.forward(tokens));

@@ -1,0 +1,229 @@
+//! Attention with rotary positions as one CPU kernel, forward and backward, one (batch, head)
+//! at a time and heads in parallel: no [B,H,S,S] tensors, no head transposes, no libm exp.
+//!
+//! Layout: q, k, v, the output and their gradients are [B, S, H, Dh] (the linear layers'
+//! output, reshaped), cos and sin are [Bc, S, Dh/2] with Bc = 1 (raster positions) or B (one
+//! position per token). Rotation: (x1, x2) -> (x1 cos - x2 sin, x1 sin + x2 cos) on the two
+//! halves of each head. Scores are q.k / sqrt(Dh), causal ones masked above the diagonal.
+
+use super::exp::{dot, exp, sum};
+use rayon::prelude::*;
+
+/// Sizes of one attention call.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dims {
+    /// Batch.
+    pub b: usize,
+    /// Sequence length.
+    pub s: usize,
+    /// Heads.
+    pub h: usize,
+    /// Head width (even).
+    pub dh: usize,
+    /// Rows of the cos/sin tables' batch dimension: 1 or b.
+    pub rope_batch: usize,
+    /// Mask keys after the query (AR) or not (diffusion).
+    pub causal: bool,
+}
+
+impl Dims {
+    fn row(&self, b: usize, i: usize, hh: usize) -> usize {
+        ((b * self.s + i) * self.h + hh) * self.dh
+    }
+    fn rope_row(&self, b: usize, i: usize) -> usize {
+        ((if self.rope_batch == 1 { 0 } else { b }) * self.s + i) * (self.dh / 2)
+    }
+    fn keys(&self, i: usize) -> usize {
+        if self.causal { i + 1 } else { self.s }
+    }
+}
+
+/// Per-thread buffers for one (batch, head).
+struct Scratch {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    o: Vec<f32>,
+    p: Vec<f32>,
+    dp: Vec<f32>,
+    dq: Vec<f32>,
+    dk: Vec<f32>,
+    dv: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(d: &Dims, backward: bool) -> Self {
+        let (sd, ss) = (d.s * d.dh, d.s * d.s);
+        let bw = |n: usize| vec![0.0; if backward { n } else { 0 }];
+        Scratch { q: vec![0.0; sd], k: vec![0.0; sd], v: vec![0.0; sd], o: vec![0.0; sd], p: vec![0.0; ss], dp: bw(ss), dq: bw(sd), dk: bw(sd), dv: bw(sd) }
+    }
+}
+
+/// A raw output pointer shared by the parallel heads, each writing only its own rows.
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+impl Out {
+    /// Copies `src` to `self[at..at + src.len()]`; callers write disjoint ranges.
+    unsafe fn write(self, at: usize, src: &[f32]) {
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.0.add(at), src.len()) }
+    }
+}
+
+/// dst[m x n] = lhs[m x k] * rhs[k x n] with explicit (row, column) strides, one thread.
+#[allow(clippy::too_many_arguments)]
+fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], lhs_rs: usize, lhs_cs: usize, rhs: &[f32], rhs_rs: usize, rhs_cs: usize) {
+    assert!(dst.len() >= m * n);
+    assert!(lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs && rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+    // SAFETY: the asserts above keep every index gemm reads or writes inside the slices.
+    unsafe {
+        gemm::gemm(
+            m, n, k,
+            dst.as_mut_ptr(), 1, n as isize, false,
+            lhs.as_ptr(), lhs_cs as isize, lhs_rs as isize,
+            rhs.as_ptr(), rhs_cs as isize, rhs_rs as isize,
+            0.0, 1.0, false, false, false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
+/// Gathers head `hh` of batch `b` into a [S, Dh] block, rotated (and scaled) when tables are given.
+fn gather(d: &Dims, src: &[f32], b: usize, hh: usize, rope: Option<(&[f32], &[f32], f32)>, dst: &mut [f32]) {
+    let (dh, half) = (d.dh, d.dh / 2);
+    for i in 0..d.s {
+        let x = &src[d.row(b, i, hh)..][..dh];
+        let out = &mut dst[i * dh..][..dh];
+        match rope {
+            None => out.copy_from_slice(x),
+            Some((cos, sin, scale)) => {
+                let at = d.rope_row(b, i);
+                let (c, s) = (&cos[at..at + half], &sin[at..at + half]);
+                let (o1, o2) = out.split_at_mut(half);
+                for j in 0..half {
+                    o1[j] = (x[j] * c[j] - x[half + j] * s[j]) * scale;
+                    o2[j] = (x[j] * s[j] + x[half + j] * c[j]) * scale;
+                }
+            }
+        }
+    }
+}
+
+/// The transpose of [`gather`]'s rotation: writes the gradient of head `hh` back to [B,S,H,Dh].
+fn scatter(d: &Dims, src: &[f32], b: usize, hh: usize, rope: Option<(&[f32], &[f32], f32)>, dst: Out, tmp: &mut [f32]) {
+    let (dh, half) = (d.dh, d.dh / 2);
+    for i in 0..d.s {
+        let g = &src[i * dh..][..dh];
+        let row = match rope {
+            None => g,
+            Some((cos, sin, scale)) => {
+                let at = d.rope_row(b, i);
+                let (c, s) = (&cos[at..at + half], &sin[at..at + half]);
+                let (t1, t2) = tmp[..dh].split_at_mut(half);
+                for j in 0..half {
+                    t1[j] = (g[j] * c[j] + g[half + j] * s[j]) * scale;
+                    t2[j] = (g[half + j] * c[j] - g[j] * s[j]) * scale;
+                }
+                &tmp[..dh]
+            }
+        };
+        // SAFETY: (b, i, hh) rows are distinct for distinct heads, and inside the output.
+        unsafe { dst.write(d.row(b, i, hh), row) };
+    }
+}
+
+/// Scores of one head into `sc.p`, then softmax rows in place; returns nothing, fills `lse`.
+fn softmax_scores(d: &Dims, sc: &mut Scratch, lse: &mut [f32]) {
+    let s = d.s;
+    matmul(s, s, d.dh, &mut sc.p, &sc.q, d.dh, 1, &sc.k, 1, d.dh);
+    for (i, row) in sc.p.chunks_exact_mut(s).enumerate() {
+        let (live, masked) = row.split_at_mut(d.keys(i));
+        let m = live.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x));
+        for x in live.iter_mut() {
+            *x = exp(*x - m);
+        }
+        let l = sum(live);
+        let inv = 1.0 / l;
+        for x in live.iter_mut() {
+            *x *= inv;
+        }
+        masked.fill(0.0);
+        lse[i] = m + l.ln();
+    }
+}
+
+/// Forward: returns the output [B,S,H,Dh] and the log-sum-exp of each score row [B,H,S].
+pub fn forward(d: &Dims, q: &[f32], k: &[f32], v: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let n = d.b * d.s * d.h * d.dh;
+    assert!(q.len() == n && k.len() == n && v.len() == n, "attention: q, k, v must be [B,S,H,Dh]");
+    assert!(cos.len() == d.rope_batch * d.s * d.dh / 2 && sin.len() == cos.len(), "attention: rope tables");
+    let scale = 1.0 / (d.dh as f32).sqrt();
+    let mut o = vec![0.0f32; n];
+    let mut lse = vec![0.0f32; d.b * d.h * d.s];
+    let out = Out(o.as_mut_ptr());
+    lse.par_chunks_mut(d.s).enumerate().for_each_init(
+        || Scratch::new(d, false),
+        |sc, (bh, lse)| {
+            let (b, hh) = (bh / d.h, bh % d.h);
+            gather(d, q, b, hh, Some((cos, sin, scale)), &mut sc.q);
+            gather(d, k, b, hh, Some((cos, sin, 1.0)), &mut sc.k);
+            gather(d, v, b, hh, None, &mut sc.v);
+            softmax_scores(d, sc, lse);
+            matmul(d.s, d.dh, d.s, &mut sc.o, &sc.p, d.s, 1, &sc.v, d.dh, 1);
+            let mut tmp = [];
+            scatter(d, &sc.o, b, hh, None, out, &mut tmp);
+        },
+    );
+    (o, lse)
+}
+
+/// Backward: gradients of q, k, v ([B,S,H,Dh]) from the output gradient `g`, recomputing the
+/// scores from q, k and the saved log-sum-exp.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(d: &Dims, q: &[f32], k: &[f32], v: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &[f32], sin: &[f32]) -> [Vec<f32>; 3] {
+    let n = d.b * d.s * d.h * d.dh;
+    assert!(o.len() == n && g.len() == n && lse.len() == d.b * d.h * d.s);
+    let (s, dh) = (d.s, d.dh);
+    let scale = 1.0 / (dh as f32).sqrt();
+    let mut grads = [vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]];
+    let [dq, dk, dv] = &mut grads;
+    let (out_q, out_k, out_v) = (Out(dq.as_mut_ptr()), Out(dk.as_mut_ptr()), Out(dv.as_mut_ptr()));
+    lse.par_chunks(s).enumerate().for_each_init(
+        || (Scratch::new(d, true), vec![0.0f32; s], vec![0.0f32; dh]),
+        |(sc, delta, tmp), (bh, lse)| {
+            let (b, hh) = (bh / d.h, bh % d.h);
+            gather(d, q, b, hh, Some((cos, sin, scale)), &mut sc.q);
+            gather(d, k, b, hh, Some((cos, sin, 1.0)), &mut sc.k);
+            gather(d, v, b, hh, None, &mut sc.v);
+            gather(d, g, b, hh, None, &mut sc.dq); // the output gradient, dO
+            gather(d, o, b, hh, None, &mut sc.o);
+            // P from the saved log-sum-exp; masked entries are exactly 0.
+            matmul(s, s, dh, &mut sc.p, &sc.q, dh, 1, &sc.k, 1, dh);
+            for (i, row) in sc.p.chunks_exact_mut(s).enumerate() {
+                let (live, masked) = row.split_at_mut(d.keys(i));
+                for x in live.iter_mut() {
+                    *x = exp(*x - lse[i]);
+                }
+                masked.fill(0.0);
+                delta[i] = dot(&sc.dq[i * dh..][..dh], &sc.o[i * dh..][..dh]);
+            }
+            // dV = P^T dO; dP = dO V^T; dS = P (dP - delta).
+            matmul(s, dh, s, &mut sc.dv, &sc.p, 1, s, &sc.dq, dh, 1);
+            matmul(s, s, dh, &mut sc.dp, &sc.dq, dh, 1, &sc.v, 1, dh);
+            for (i, (ds, p)) in sc.dp.chunks_exact_mut(s).zip(sc.p.chunks_exact(s)).enumerate() {
+                for (x, &p) in ds.iter_mut().zip(p) {
+                    *x = p * (*x - delta[i]);
+                }
+            }
+            // Scores are (scale q_rot) . k_rot: dq_rot = scale dS k_rot, dk_rot = dS^T (scale q_rot).
+            matmul(s, dh, s, &mut sc.dq, &sc.dp, s, 1, &sc.k, dh, 1);
+            matmul(s, dh, s, &mut sc.dk, &sc.dp, 1, s, &sc.q, dh, 1);
+            scatter(d, &sc.dq, b, hh, Some((cos, sin, scale)), out_q, tmp);
+            scatter(d, &sc.dk, b, hh, Some((cos, sin, 1.0)), out_k, tmp);
+            scatter(d, &sc.dv, b, hh, None, out_v, tmp);
+        },
+    );
+    grads
+}

@@ -1,0 +1,217 @@
+//! Fused CPU kernels for the hot parts of a block (attention with RoPE, SwiGLU's gate) with
+//! their own backward passes, plugged into burn as a backend extension on `flex`; other devices
+//! run the same maths composed of burn's tensor ops ([`rope_attention_composed`], [`swiglu_composed`]).
+
+#[cfg(feature = "flex")]
+mod attention;
+#[cfg(feature = "flex")]
+mod exp;
+#[cfg(feature = "flex")]
+mod swiglu;
+
+use burn::prelude::*;
+use burn::tensor::activation::silu;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+
+/// Attention with rotary positions: q, k, v [B,S,H,Dh] (the projections reshaped, no
+/// transpose), cos/sin [Bc,S,Dh/2] with Bc 1 or B; returns [B,S,H,Dh]. Fused on the CPU.
+pub fn rope_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, cos: Tensor<3>, sin: Tensor<3>, causal: bool) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if on_flex(&q) {
+        use burn::backend::Dispatch;
+        let out = <Dispatch as extension::FusedOps>::rope_attention(
+            q.into_dispatch(),
+            k.into_dispatch(),
+            v.into_dispatch(),
+            cos.into_dispatch(),
+            sin.into_dispatch(),
+            causal,
+        );
+        return Tensor::from_dispatch(out);
+    }
+    rope_attention_composed(q, k, v, cos, sin, causal)
+}
+
+/// silu(gate) * up, elementwise. Fused on the CPU.
+pub fn swiglu(gate: Tensor<3>, up: Tensor<3>) -> Tensor<3> {
+    #[cfg(feature = "flex")]
+    if on_flex(&gate) {
+        use burn::backend::Dispatch;
+        let out = <Dispatch as extension::FusedOps>::swiglu(gate.into_dispatch(), up.into_dispatch());
+        return Tensor::from_dispatch(out);
+    }
+    swiglu_composed(gate, up)
+}
+
+#[cfg(feature = "flex")]
+fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
+    t.device().inner() == Device::flex()
+}
+
+/// [`rope_attention`] from burn's ops (any device; the reference the fused kernel is tested against).
+pub fn rope_attention_composed(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, cos: Tensor<3>, sin: Tensor<3>, causal: bool) -> Tensor<4> {
+    let [bc, s, half] = cos.dims();
+    let (cos, sin) = (cos.reshape([bc, 1, s, half]), sin.reshape([bc, 1, s, half]));
+    let q = apply_rope(q.swap_dims(1, 2), cos.clone(), sin.clone());
+    let k = apply_rope(k.swap_dims(1, 2), cos, sin);
+    let options = AttentionModuleOptions { is_causal: causal, ..Default::default() };
+    attention(q, k, v.swap_dims(1, 2), None, None, options).swap_dims(1, 2)
+}
+
+/// [`swiglu`] from burn's ops.
+pub fn swiglu_composed(gate: Tensor<3>, up: Tensor<3>) -> Tensor<3> {
+    silu(gate) * up
+}
+
+/// Rotates the two halves of each head by its token's position: x [B,H,S,Dh], cos/sin [Bc,1,S,Dh/2].
+fn apply_rope(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
+    let [b, h, s, dh] = x.dims();
+    let x1 = x.clone().slice([0..b, 0..h, 0..s, 0..dh / 2]);
+    let x2 = x.slice([0..b, 0..h, 0..s, dh / 2..dh]);
+    Tensor::cat(vec![x1.clone() * cos.clone() - x2.clone() * sin.clone(), x1 * sin + x2 * cos], 3)
+}
+
+#[cfg(feature = "flex")]
+mod extension {
+    use super::{attention, swiglu};
+    use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
+    use burn::backend::autodiff::grads::Gradients;
+    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+    use burn::backend::autodiff::Autodiff;
+    use burn::backend::tensor::FloatTensor;
+    use burn::backend::{backend_extension, Flex};
+    use burn::tensor::TensorData;
+    use burn_flex::FlexTensor;
+
+    /// The fused operations; implemented for flex and for autodiff over flex.
+    #[backend_extension(Flex, Autodiff)]
+    pub trait FusedOps: burn::backend::Backend {
+        /// See [`super::rope_attention`].
+        fn rope_attention(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            cos: FloatTensor<Self>,
+            sin: FloatTensor<Self>,
+            causal: bool,
+        ) -> FloatTensor<Self>;
+        /// See [`super::swiglu`].
+        fn swiglu(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self>;
+    }
+
+    /// A contiguous copy (or the tensor itself) and its f32 elements.
+    fn contiguous(t: &FlexTensor) -> FlexTensor {
+        t.to_contiguous()
+    }
+
+    fn f32s(t: &FlexTensor) -> &[f32] {
+        t.as_slice::<f32>().expect("fused kernels train in f32 on contiguous tensors")
+    }
+
+    fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
+        FlexTensor::from_data(TensorData::new(values, shape.to_vec()))
+    }
+
+    fn dims(q: &FlexTensor, cos: &FlexTensor, causal: bool) -> attention::Dims {
+        let (shape, rope) = (q.layout().shape(), cos.layout().shape());
+        assert!(shape.len() == 4 && rope.len() == 3, "attention: q [B,S,H,Dh], cos [Bc,S,Dh/2]");
+        let d = attention::Dims { b: shape[0], s: shape[1], h: shape[2], dh: shape[3], rope_batch: rope[0], causal };
+        assert!(d.dh % 2 == 0 && rope[1] == d.s && rope[2] == d.dh / 2, "attention: rope tables do not fit q");
+        assert!(d.rope_batch == 1 || d.rope_batch == d.b, "attention: rope tables' batch must be 1 or B");
+        d
+    }
+
+    /// Forward on contiguous inputs: (output, log-sum-exp).
+    fn attention_forward(d: &attention::Dims, q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, cos: &FlexTensor, sin: &FlexTensor) -> (FlexTensor, FlexTensor) {
+        let (o, lse) = attention::forward(d, f32s(q), f32s(k), f32s(v), f32s(cos), f32s(sin));
+        (tensor(o, &[d.b, d.s, d.h, d.dh]), tensor(lse, &[d.b, d.h, d.s]))
+    }
+
+    impl FusedOps for Flex {
+        fn rope_attention(q: FlexTensor, k: FlexTensor, v: FlexTensor, cos: FlexTensor, sin: FlexTensor, causal: bool) -> FlexTensor {
+            let d = dims(&q, &cos, causal);
+            let [q, k, v, cos, sin] = [&q, &k, &v, &cos, &sin].map(contiguous);
+            attention_forward(&d, &q, &k, &v, &cos, &sin).0
+        }
+
+        fn swiglu(gate: FlexTensor, up: FlexTensor) -> FlexTensor {
+            let shape = gate.layout().shape().to_vec();
+            let (g, u) = (contiguous(&gate), contiguous(&up));
+            tensor(swiglu::forward(f32s(&g), f32s(&u)), &shape)
+        }
+    }
+
+    #[derive(Debug)]
+    struct AttentionBackward;
+
+    impl Backward<Flex, 3> for AttentionBackward {
+        /// dims, then q, k, v, output, log-sum-exp, cos, sin (all contiguous).
+        type State = (attention::Dims, [FlexTensor; 7]);
+
+        fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let (d, [q, k, v, o, lse, cos, sin]) = ops.state;
+            let g = contiguous(&grads.consume::<Flex>(&ops.node));
+            let shape = [d.b, d.s, d.h, d.dh];
+            let [dq, dk, dv] = attention::backward(&d, f32s(&q), f32s(&k), f32s(&v), f32s(&o), f32s(&lse), f32s(&g), f32s(&cos), f32s(&sin));
+            for (parent, grad) in ops.parents.into_iter().zip([dq, dk, dv]) {
+                if let Some(node) = parent {
+                    grads.register::<Flex>(node.id, tensor(grad, &shape));
+                }
+            }
+        }
+    }
+
+    #[derive(Debug)]
+    struct SwigluBackward;
+
+    impl Backward<Flex, 2> for SwigluBackward {
+        /// gate, up (contiguous).
+        type State = [FlexTensor; 2];
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [g, u] = ops.state;
+            let dy = contiguous(&grads.consume::<Flex>(&ops.node));
+            let shape = g.layout().shape().to_vec();
+            let [dg, du] = swiglu::backward(f32s(&g), f32s(&u), f32s(&dy));
+            for (parent, grad) in ops.parents.into_iter().zip([dg, du]) {
+                if let Some(node) = parent {
+                    grads.register::<Flex>(node.id, tensor(grad, &shape));
+                }
+            }
+        }
+    }
+
+    impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
+        fn rope_attention(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            cos: FloatTensor<Self>,
+            sin: FloatTensor<Self>,
+            causal: bool,
+        ) -> FloatTensor<Self> {
+            let nodes = [q.node(), k.node(), v.node()];
+            let [q, k, v, cos, sin] = [q, k, v, cos, sin].map(|t| contiguous(&t.into_primitive()));
+            let d = dims(&q, &cos, causal);
+            match AttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => {
+                    let (o, lse) = attention_forward(&d, &q, &k, &v, &cos, &sin);
+                    prep.finish((d, [q, k, v, o.clone(), lse, cos, sin]), o)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(attention_forward(&d, &q, &k, &v, &cos, &sin).0),
+            }
+        }
+
+        fn swiglu(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self> {
+            let nodes = [gate.node(), up.node()];
+            let [g, u] = [gate, up].map(|t| contiguous(&t.into_primitive()));
+            let shape = g.layout().shape().to_vec();
+            let y = tensor(swiglu::forward(f32s(&g), f32s(&u)), &shape);
+            match SwigluBackward.prepare::<C>(nodes).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => prep.finish([g, u], y),
+                OpsKind::UnTracked(prep) => prep.finish(y),
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The fused CPU kernels (attention with RoPE, SwiGLU's gate) against the same maths composed
+//! of burn's ops: outputs and every input gradient, causal and not, shared and per-token
+//! positions, sizes that fill no vector register.
+
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use dclab::model::fused::{rope_attention, rope_attention_composed, swiglu, swiglu_composed};
+
+fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+    (a - b).abs().max().into_scalar::<f32>()
+}
+
+fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+}
+
+/// cos/sin of random angles for `rows` position sets: [rows, s, half].
+fn tables(rows: usize, s: usize, half: usize, device: &Device) -> (Tensor<3>, Tensor<3>) {
+    let angle = random([rows, s, half], device) * 3.0;
+    (angle.clone().cos(), angle.sin())
+}
+
+/// Output and (q, k, v) gradients of `f` under a random linear read-out of the output.
+fn attention_with_grads(
+    f: fn(Tensor<4>, Tensor<4>, Tensor<4>, Tensor<3>, Tensor<3>, bool) -> Tensor<4>,
+    inputs: &[Tensor<4>; 4],
+    rope: &(Tensor<3>, Tensor<3>),
+    causal: bool,
+) -> [Tensor<4>; 4] {
+    let [q, k, v, w] = inputs.clone().map(|t| t.require_grad());
+    let out = f(q.clone(), k.clone(), v.clone(), rope.0.clone(), rope.1.clone(), causal);
+    let grads = (out.clone() * w.clone().detach()).sum().backward();
+    let g = |t: &Tensor<4>| t.grad(&grads).expect("gradient");
+    [out.inner(), g(&q), g(&k), g(&v)]
+}
+
+#[test]
+fn fused_attention_equals_the_composed_one() {
+    let device = Device::flex().autodiff();
+    device.seed(7);
+    for (b, s, h, dh) in [(2, 7, 3, 6), (1, 33, 2, 16), (3, 16, 4, 32)] {
+        let inputs = [0, 1, 2, 3].map(|_| random([b, s, h, dh], &device));
+        for rope_rows in [1, b] {
+            let rope = tables(rope_rows, s, dh / 2, &device);
+            for causal in [true, false] {
+                let fused = attention_with_grads(rope_attention, &inputs, &rope, causal);
+                let composed = attention_with_grads(rope_attention_composed, &inputs, &rope, causal);
+                for (what, (f, c)) in ["output", "dq", "dk", "dv"].iter().zip(fused.into_iter().zip(composed)) {
+                    let diff = max_abs_diff(f, c);
+                    assert!(diff < 2e-5, "{what} differs by {diff} (b {b}, s {s}, h {h}, dh {dh}, rope rows {rope_rows}, causal {causal})");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn causal_fused_attention_ignores_the_future() {
+    // Changing the last position's key and value must not move any earlier output.
+    let device = Device::flex();
+    device.seed(3);
+    let (b, s, h, dh) = (2, 9, 2, 8);
+    let [q, k, v] = [0, 1, 2].map(|_| random([b, s, h, dh], &device));
+    let rope = tables(1, s, dh / 2, &device);
+    let out = rope_attention(q.clone(), k.clone(), v.clone(), rope.0.clone(), rope.1.clone(), true);
+    let bump = |t: Tensor<4>| t.slice_assign([0..b, s - 1..s, 0..h, 0..dh], random([b, 1, h, dh], &device));
+    let moved = rope_attention(q, bump(k), bump(v), rope.0, rope.1, true);
+    let early = |t: Tensor<4>| t.slice([0..b, 0..s - 1, 0..h, 0..dh]);
+    assert_eq!(max_abs_diff(early(out.clone()), early(moved.clone())), 0.0);
+    assert!(max_abs_diff(out, moved) > 1e-3, "the last position's output must change");
+}
+
+#[test]
+fn fused_swiglu_equals_the_composed_one() {
+    let device = Device::flex().autodiff();
+    device.seed(11);
+    for shape in [[2, 5, 7], [4, 64, 320], [1, 3, 70_001]] {
+        let [g, u, w] = [0, 1, 2].map(|_| random(shape, &device) * 4.0);
+        let run = |f: fn(Tensor<3>, Tensor<3>) -> Tensor<3>| {
+            let (g, u) = (g.clone().require_grad(), u.clone().require_grad());
+            let out = f(g.clone(), u.clone());
+            let grads = (out.clone() * w.clone()).sum().backward();
+            [out.inner(), g.grad(&grads).unwrap(), u.grad(&grads).unwrap()]
+        };
+        for (what, (f, c)) in ["output", "dgate", "dup"].iter().zip(run(swiglu).into_iter().zip(run(swiglu_composed))) {
+            let scale = c.clone().abs().max().into_scalar::<f32>();
+            let diff = max_abs_diff(f, c);
+            assert!(diff <= 1e-6 * scale.max(1.0), "{what} differs by {diff} (scale {scale}, shape {shape:?})");
+        }
+    }
+}

@@ -1,10 +1,12 @@
-//! The fused CPU kernels (attention with RoPE, SwiGLU's gate) against the same maths composed
+//! The fused CPU kernels (attention with RoPE, SwiGLU's gate, RMSNorm) against the same maths composed
 //! of burn's ops: outputs and every input gradient, causal and not, shared and per-token
 //! positions, sizes that fill no vector register.
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use dclab::model::fused::{rope_attention, rope_attention_composed, swiglu, swiglu_composed};
+use burn::module::Param;
+use burn::nn::RmsNormConfig;
+use dclab::model::fused::{rms_norm, rope_attention, rope_attention_composed, swiglu, swiglu_composed};
 
 fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>()
@@ -86,6 +88,31 @@ fn fused_swiglu_equals_the_composed_one() {
             let scale = c.clone().abs().max().into_scalar::<f32>();
             let diff = max_abs_diff(f, c);
             assert!(diff <= 1e-6 * scale.max(1.0), "{what} differs by {diff} (scale {scale}, shape {shape:?})");
+        }
+    }
+}
+
+#[test]
+fn fused_rms_norm_equals_burns() {
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    for (rows, d) in [(3, 5), (130, 128), (7, 320)] {
+        let mut norm = RmsNormConfig::new(d).init(&device);
+        norm.gamma = Param::from_tensor(random([d], &device) + 1.0);
+        let [x, w] = [0, 1].map(|_| random([2, rows, d], &device) * 3.0);
+        let run = |fused: bool| {
+            let x = x.clone().require_grad();
+            let out = if fused { rms_norm(&norm, x.clone()) } else { norm.forward(x.clone()) };
+            let grads = (out.clone() * w.clone()).sum().backward();
+            [out.inner().reshape([2 * rows, d]), x.grad(&grads).unwrap().reshape([2 * rows, d]), norm.gamma.val().grad(&grads).unwrap().reshape([1, d])]
+        };
+        let (f, c) = (run(true), run(false));
+        let [fo, fx, fg] = f;
+        let [co, cx, cg] = c;
+        for (what, f, c) in [("output", fo, co), ("dx", fx, cx), ("dgamma", fg, cg)] {
+            let scale = c.clone().abs().max().into_scalar::<f32>();
+            let diff = max_abs_diff(f, c);
+            assert!(diff <= 2e-6 * scale.max(1.0), "{what} differs by {diff} (scale {scale}, rows {rows}, d {d})");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The transformer: embeddings -> L x (RMSNorm, attention with RoPE, RMSNorm, SwiGLU) -> RMSNorm
 //! -> tied output projection.
 
-use super::fused::{rope_attention, swiglu};
+use super::fused::{rms_norm, rope_attention, swiglu};
 use super::{param_count, swiglu_hidden, ParamCount};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;
@@ -162,17 +162,26 @@ fn rope_tables(max_len: usize, d_head: usize, theta: f64, device: &Device) -> (T
     (t(cos), t(sin))
 }
 
+/// x [B,S,d_in] times the layer's weight as one [B*S, d_in] matrix product (burn's `Linear`
+/// runs B small products for S a multiple of 64, then sums B weight gradients).
+fn project(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
+    let [b, s, d_in] = x.dims();
+    let w = layer.weight.val();
+    let d_out = w.dims()[1];
+    x.reshape([b * s, d_in]).matmul(w).reshape([b, s, d_out])
+}
+
 impl Block {
     /// x [B,S,d]; cos/sin [Bc,S,Dh/2] (Bc = 1 or B).
     fn forward(&self, x: Tensor<3>, cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool) -> Tensor<3> {
         let [b, s, d] = x.dims();
-        let h = self.attn_norm.forward(x.clone());
+        let h = rms_norm(&self.attn_norm, x.clone());
         let heads = |t: Tensor<3>| t.reshape([b, s, n_heads, d / n_heads]);
-        let (q, k, v) = (heads(self.wq.forward(h.clone())), heads(self.wk.forward(h.clone())), heads(self.wv.forward(h)));
+        let (q, k, v) = (heads(project(&self.wq, h.clone())), heads(project(&self.wk, h.clone())), heads(project(&self.wv, h)));
         let a = rope_attention(q, k, v, cos, sin, causal).reshape([b, s, d]);
-        let x = x + self.dropout.forward(self.wo.forward(a));
-        let h = self.mlp_norm.forward(x.clone());
-        let m = self.w_down.forward(swiglu(self.w_gate.forward(h.clone()), self.w_up.forward(h)));
+        let x = x + self.dropout.forward(project(&self.wo, a));
+        let h = rms_norm(&self.mlp_norm, x.clone());
+        let m = project(&self.w_down, swiglu(project(&self.w_gate, h.clone()), project(&self.w_up, h)));
         x + self.dropout.forward(m)
     }
 }
@@ -200,12 +209,13 @@ impl Lm {
         for block in &self.blocks {
             x = block.forward(x, cos.clone(), sin.clone(), self.n_heads, self.causal);
         }
-        let x = self.final_norm.forward(x);
+        let x = rms_norm(&self.final_norm, x);
         // Tied output projection over the vocabulary only: MASK is an input, never a prediction.
         let w = self.embedding.weight.val();
         let [rows, d] = w.dims();
         let w = w.slice([0..rows - 1, 0..d]);
-        x.matmul(w.transpose().reshape([1, d, rows - 1]))
+        let [b, s, _] = x.dims();
+        x.reshape([b * s, d]).matmul(w.transpose()).reshape([b, s, rows - 1])
     }
 
     /// Tokenizer vocabulary (the MASK id).

@@ -227,3 +227,25 @@ pub fn backward(d: &Dims, q: &[f32], k: &[f32], v: &[f32], o: &[f32], lse: &[f32
     );
     grads
 }
+
+#[cfg(test)]
+mod timing {
+    #[test]
+    #[ignore]
+    fn time_attention() {
+        for (causal, s, h, dh, b) in [(true, 128, 4, 32, 32), (false, 128, 4, 32, 32), (true, 128, 5, 64, 32)] {
+            let d = super::Dims { b, s, h, dh, rope_batch: 1, causal };
+            let n = b * s * h * dh;
+            let x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+            let cs: Vec<f32> = (0..s * dh / 2).map(|i| (i as f32).cos()).collect();
+            let sn: Vec<f32> = (0..s * dh / 2).map(|i| (i as f32).sin()).collect();
+            let t = std::time::Instant::now();
+            let (o, lse) = super::forward(&d, &x, &x, &x, &cs, &sn);
+            let f = t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let g = super::backward(&d, &x, &x, &x, &o, &lse, &x, &cs, &sn);
+            let bw = t.elapsed().as_secs_f64();
+            eprintln!("causal {causal} h {h} dh {dh}: forward {:.1} ms backward {:.1} ms {}", f * 1e3, bw * 1e3, g[0][0]);
+        }
+    }
+}

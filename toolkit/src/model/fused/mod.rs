@@ -1,14 +1,17 @@
-//! Fused CPU kernels for the hot parts of a block (attention with RoPE, SwiGLU's gate) with
-//! their own backward passes, plugged into burn as a backend extension on `flex`; other devices
-//! run the same maths composed of burn's tensor ops ([`rope_attention_composed`], [`swiglu_composed`]).
+//! Fused CPU kernels for the hot parts of a block (attention with RoPE, SwiGLU's gate, RMSNorm)
+//! with their own backward passes, plugged into burn as a backend extension on `flex`; other
+//! devices run the same maths composed of burn's tensor ops (the `*_composed` functions).
 
 #[cfg(feature = "flex")]
 mod attention;
 #[cfg(feature = "flex")]
 mod exp;
 #[cfg(feature = "flex")]
+mod rms_norm;
+#[cfg(feature = "flex")]
 mod swiglu;
 
+use burn::nn::RmsNorm;
 use burn::prelude::*;
 use burn::tensor::activation::silu;
 use burn::tensor::module::attention;
@@ -44,6 +47,17 @@ pub fn swiglu(gate: Tensor<3>, up: Tensor<3>) -> Tensor<3> {
     swiglu_composed(gate, up)
 }
 
+/// RMSNorm of `x` over its last dimension with gain `norm.gamma`. Fused on the CPU.
+pub fn rms_norm<const D: usize>(norm: &RmsNorm, x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if on_flex(&x) {
+        use burn::backend::Dispatch;
+        let out = <Dispatch as extension::FusedOps>::rms_norm(x.into_dispatch(), norm.gamma.val().into_dispatch(), norm.epsilon as f32);
+        return Tensor::from_dispatch(out);
+    }
+    norm.forward(x)
+}
+
 #[cfg(feature = "flex")]
 fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
     t.device().inner() == Device::flex()
@@ -74,7 +88,7 @@ fn apply_rope(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
 
 #[cfg(feature = "flex")]
 mod extension {
-    use super::{attention, swiglu};
+    use super::{attention, rms_norm, swiglu};
     use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
@@ -98,6 +112,8 @@ mod extension {
         ) -> FloatTensor<Self>;
         /// See [`super::swiglu`].
         fn swiglu(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self>;
+        /// See [`super::rms_norm`].
+        fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32) -> FloatTensor<Self>;
     }
 
     /// A contiguous copy (or the tensor itself) and its f32 elements.
@@ -139,6 +155,12 @@ mod extension {
             let shape = gate.layout().shape().to_vec();
             let (g, u) = (contiguous(&gate), contiguous(&up));
             tensor(swiglu::forward(f32s(&g), f32s(&u)), &shape)
+        }
+
+        fn rms_norm(x: FlexTensor, gamma: FlexTensor, epsilon: f32) -> FlexTensor {
+            let shape = x.layout().shape().to_vec();
+            let (x, gamma) = (contiguous(&x), contiguous(&gamma));
+            tensor(rms_norm::forward(f32s(&x), f32s(&gamma), epsilon).0, &shape)
         }
     }
 
@@ -182,6 +204,26 @@ mod extension {
         }
     }
 
+    #[derive(Debug)]
+    struct RmsNormBackward;
+
+    impl Backward<Flex, 2> for RmsNormBackward {
+        /// x, gamma, 1/rms per row (contiguous).
+        type State = [FlexTensor; 3];
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [x, gamma, rstd] = ops.state;
+            let dy = contiguous(&grads.consume::<Flex>(&ops.node));
+            let [dx, dgamma] = rms_norm::backward(f32s(&x), f32s(&gamma), f32s(&rstd), f32s(&dy));
+            let shapes = [x.layout().shape().to_vec(), gamma.layout().shape().to_vec()];
+            for ((parent, grad), shape) in ops.parents.into_iter().zip([dx, dgamma]).zip(shapes) {
+                if let Some(node) = parent {
+                    grads.register::<Flex>(node.id, tensor(grad, &shape));
+                }
+            }
+        }
+    }
+
     impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         fn rope_attention(
             q: FloatTensor<Self>,
@@ -210,6 +252,21 @@ mod extension {
             let y = tensor(swiglu::forward(f32s(&g), f32s(&u)), &shape);
             match SwigluBackward.prepare::<C>(nodes).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => prep.finish([g, u], y),
+                OpsKind::UnTracked(prep) => prep.finish(y),
+            }
+        }
+
+        fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32) -> FloatTensor<Self> {
+            let nodes = [x.node(), gamma.node()];
+            let [x, gamma] = [x, gamma].map(|t| contiguous(&t.into_primitive()));
+            let shape = x.layout().shape().to_vec();
+            let (y, rstd) = rms_norm::forward(f32s(&x), f32s(&gamma), epsilon);
+            let y = tensor(y, &shape);
+            match RmsNormBackward.prepare::<C>(nodes).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => {
+                    let rows = rstd.len();
+                    prep.finish([x, gamma, tensor(rstd, &[rows])], y)
+                }
                 OpsKind::UnTracked(prep) => prep.finish(y),
             }
         }

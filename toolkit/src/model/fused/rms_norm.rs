@@ -1,0 +1,59 @@
+//! RMSNorm over the last dimension as one CPU pass forward and one backward, rows in parallel
+//! (burn's composition makes six passes forward, each a new tensor).
+
+use super::exp::dot;
+use rayon::prelude::*;
+
+/// Rows per parallel task.
+const ROWS: usize = 64;
+
+/// y = x / sqrt(mean(x^2) + eps) * w over rows of width w.len(); returns y and 1/rms per row.
+pub fn forward(x: &[f32], w: &[f32], eps: f32) -> (Vec<f32>, Vec<f32>) {
+    let d = w.len();
+    assert!(d > 0 && x.len() % d == 0, "rms_norm: input is not rows of the gain's width");
+    let (mut y, mut rstd) = (vec![0.0f32; x.len()], vec![0.0f32; x.len() / d]);
+    y.par_chunks_mut(ROWS * d).zip(rstd.par_chunks_mut(ROWS)).zip(x.par_chunks(ROWS * d)).for_each(|((y, rstd), x)| {
+        for ((y, r), x) in y.chunks_exact_mut(d).zip(rstd.iter_mut()).zip(x.chunks_exact(d)) {
+            *r = 1.0 / (dot(x, x) / d as f32 + eps).sqrt();
+            for ((y, &x), &w) in y.iter_mut().zip(x).zip(w) {
+                *y = x * *r * w;
+            }
+        }
+    });
+    (y, rstd)
+}
+
+/// Gradients of x and w from dy: with xh = x r and g = dy w,
+/// dx = r (g - xh mean(g xh)), dw = sum over rows of dy xh.
+pub fn backward(x: &[f32], w: &[f32], rstd: &[f32], dy: &[f32]) -> [Vec<f32>; 2] {
+    let d = w.len();
+    assert!(x.len() == dy.len() && x.len() == rstd.len() * d, "rms_norm: sizes differ");
+    let mut dx = vec![0.0f32; x.len()];
+    // One partial dw per task, summed in task order so the result does not depend on scheduling.
+    let partials: Vec<Vec<f32>> = dx
+        .par_chunks_mut(ROWS * d)
+        .zip(x.par_chunks(ROWS * d).zip(dy.par_chunks(ROWS * d)).zip(rstd.par_chunks(ROWS)))
+        .map(|(dx, ((x, dy), rstd))| {
+            let (mut dw, mut xh, mut g) = (vec![0.0f32; d], vec![0.0f32; d], vec![0.0f32; d]);
+            for (((dx, x), dy), &r) in dx.chunks_exact_mut(d).zip(x.chunks_exact(d)).zip(dy.chunks_exact(d)).zip(rstd) {
+                for j in 0..d {
+                    xh[j] = x[j] * r;
+                    g[j] = dy[j] * w[j];
+                    dw[j] += dy[j] * xh[j];
+                }
+                let mean = dot(&g, &xh) / d as f32;
+                for j in 0..d {
+                    dx[j] = r * (g[j] - xh[j] * mean);
+                }
+            }
+            dw
+        })
+        .collect();
+    let mut dw = vec![0.0f32; d];
+    for p in &partials {
+        for (a, b) in dw.iter_mut().zip(p) {
+            *a += b;
+        }
+    }
+    [dx, dw]
+}

@@ -1,4 +1,4 @@
-//! The fused CPU kernels (attention with RoPE, SwiGLU's gate, RMSNorm) against the same maths composed
+//! The fused CPU kernels (attention with RoPE, SwiGLU's gate, RMSNorm, 2-D products) against the same maths composed
 //! of burn's ops: outputs and every input gradient, causal and not, shared and per-token
 //! positions, sizes that fill no vector register.
 
@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::module::Param;
 use burn::nn::RmsNormConfig;
-use dclab::model::fused::{rms_norm, rope_attention, rope_attention_composed, swiglu, swiglu_composed};
+use dclab::model::fused::{matmul, rms_norm, rope_attention, rope_attention_composed, swiglu, swiglu_composed};
 
 fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>()
@@ -113,6 +113,29 @@ fn fused_rms_norm_equals_burns() {
             let scale = c.clone().abs().max().into_scalar::<f32>();
             let diff = max_abs_diff(f, c);
             assert!(diff <= 2e-6 * scale.max(1.0), "{what} differs by {diff} (scale {scale}, rows {rows}, d {d})");
+        }
+    }
+}
+
+#[test]
+fn fused_matmul_equals_burns_on_views() {
+    // Plain operands, a transposed one and a row slice (the tied output projection's case).
+    let device = Device::flex().autodiff();
+    device.seed(9);
+    for (m, k, n) in [(5, 3, 4), (300, 64, 75), (256, 200, 320)] {
+        let (a, b) = (random([m, k], &device), random([n + 1, k], &device));
+        let w = random([m, n], &device);
+        let run = |fused: bool| {
+            let (a, b) = (a.clone().require_grad(), b.clone().require_grad());
+            let rhs = b.clone().slice([0..n, 0..k]).transpose();
+            let out = if fused { matmul(a.clone(), rhs) } else { a.clone().matmul(rhs) };
+            let grads = (out.clone() * w.clone()).sum().backward();
+            [out.inner(), a.grad(&grads).unwrap(), b.grad(&grads).unwrap()]
+        };
+        for (what, (f, c)) in ["output", "da", "db"].iter().zip(run(true).into_iter().zip(run(false))) {
+            let scale = c.clone().abs().max().into_scalar::<f32>();
+            let diff = max_abs_diff(f, c);
+            assert!(diff <= 1e-5 * scale.max(1.0), "{what} differs by {diff} (scale {scale}, {m}x{k}x{n})");
         }
     }
 }

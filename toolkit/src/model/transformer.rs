@@ -1,7 +1,7 @@
 //! The transformer: embeddings -> L x (RMSNorm, attention with RoPE, RMSNorm, SwiGLU) -> RMSNorm
 //! -> tied output projection.
 
-use super::fused::{rms_norm, rope_attention, swiglu};
+use super::fused::{matmul, rms_norm, rope_attention, swiglu};
 use super::{param_count, swiglu_hidden, ParamCount};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;
@@ -168,7 +168,7 @@ fn project(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
     let [b, s, d_in] = x.dims();
     let w = layer.weight.val();
     let d_out = w.dims()[1];
-    x.reshape([b * s, d_in]).matmul(w).reshape([b, s, d_out])
+    matmul(x.reshape([b * s, d_in]), w).reshape([b, s, d_out])
 }
 
 impl Block {
@@ -215,7 +215,7 @@ impl Lm {
         let [rows, d] = w.dims();
         let w = w.slice([0..rows - 1, 0..d]);
         let [b, s, _] = x.dims();
-        x.reshape([b * s, d]).matmul(w.transpose()).reshape([b, s, rows - 1])
+        matmul(x.reshape([b * s, d]), w.transpose()).reshape([b, s, rows - 1])
     }
 
     /// Tokenizer vocabulary (the MASK id).

@@ -1,15 +1,17 @@
-//! Fused CPU kernels for the hot parts of a block (attention with RoPE, SwiGLU's gate, RMSNorm)
-//! with their own backward passes, plugged into burn as a backend extension on `flex`; other
+//! Fused CPU kernels for the hot parts of a block (attention with RoPE, SwiGLU's gate, RMSNorm,
+//! 2-D matrix products) with their own backward passes, plugged into burn as a backend extension on `flex`; other
 //! devices run the same maths composed of burn's tensor ops (the `*_composed` functions).
 
 #[cfg(feature = "flex")]
 mod attention;
 #[cfg(feature = "flex")]
-mod exp;
+mod matmul;
 #[cfg(feature = "flex")]
 mod rms_norm;
 #[cfg(feature = "flex")]
 mod swiglu;
+#[cfg(feature = "flex")]
+mod vector;
 
 use burn::nn::RmsNorm;
 use burn::prelude::*;
@@ -45,6 +47,16 @@ pub fn swiglu(gate: Tensor<3>, up: Tensor<3>) -> Tensor<3> {
         return Tensor::from_dispatch(out);
     }
     swiglu_composed(gate, up)
+}
+
+/// a [m, k] times b [k, n]. Straight into gemm on the CPU.
+pub fn matmul(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
+    #[cfg(feature = "flex")]
+    if on_flex(&a) {
+        use burn::backend::Dispatch;
+        return Tensor::from_dispatch(<Dispatch as extension::FusedOps>::matmul(a.into_dispatch(), b.into_dispatch()));
+    }
+    a.matmul(b)
 }
 
 /// RMSNorm of `x` over its last dimension with gain `norm.gamma`. Fused on the CPU.
@@ -88,7 +100,7 @@ fn apply_rope(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
 
 #[cfg(feature = "flex")]
 mod extension {
-    use super::{attention, rms_norm, swiglu};
+    use super::{attention, matmul, rms_norm, swiglu};
     use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
@@ -112,6 +124,8 @@ mod extension {
         ) -> FloatTensor<Self>;
         /// See [`super::swiglu`].
         fn swiglu(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self>;
+        /// See [`super::matmul`].
+        fn matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self>;
         /// See [`super::rms_norm`].
         fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32) -> FloatTensor<Self>;
     }
@@ -127,6 +141,27 @@ mod extension {
 
     fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
         FlexTensor::from_data(TensorData::new(values, shape.to_vec()))
+    }
+
+    /// The tensor itself (views included) when its strides are non-negative, else a copy.
+    fn readable(t: &FlexTensor) -> FlexTensor {
+        if t.layout().strides().iter().all(|&s| s >= 0) { t.clone() } else { t.to_contiguous() }
+    }
+
+    /// A 2-D tensor with non-negative strides as a gemm operand, transposed if asked.
+    fn operand(t: &FlexTensor, transpose: bool) -> matmul::Operand<'_> {
+        let l = t.layout();
+        assert_eq!(l.shape().len(), 2, "matmul: operands must be 2-D");
+        let (shape, strides) = (l.shape(), l.strides());
+        let op = matmul::Operand { data: t.storage::<f32>(), offset: l.start_offset(), shape: [shape[0], shape[1]], strides: [strides[0] as usize, strides[1] as usize] };
+        if transpose { op.t() } else { op }
+    }
+
+    /// a (or its transpose) times b (or its transpose), as a new tensor.
+    fn product(a: &FlexTensor, a_t: bool, b: &FlexTensor, b_t: bool) -> FlexTensor {
+        let (a, b) = (readable(a), readable(b));
+        let (a, b) = (operand(&a, a_t), operand(&b, b_t));
+        tensor(matmul::matmul(a, b), &[a.shape[0], b.shape[1]])
     }
 
     fn dims(q: &FlexTensor, cos: &FlexTensor, causal: bool) -> attention::Dims {
@@ -155,6 +190,10 @@ mod extension {
             let shape = gate.layout().shape().to_vec();
             let (g, u) = (contiguous(&gate), contiguous(&up));
             tensor(swiglu::forward(f32s(&g), f32s(&u)), &shape)
+        }
+
+        fn matmul(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
+            product(&lhs, false, &rhs, false)
         }
 
         fn rms_norm(x: FlexTensor, gamma: FlexTensor, epsilon: f32) -> FlexTensor {
@@ -200,6 +239,26 @@ mod extension {
                 if let Some(node) = parent {
                     grads.register::<Flex>(node.id, tensor(grad, &shape));
                 }
+            }
+        }
+    }
+
+    #[derive(Debug)]
+    struct MatmulBackward;
+
+    impl Backward<Flex, 2> for MatmulBackward {
+        /// The operands as given (views kept).
+        type State = [FlexTensor; 2];
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [a, b] = ops.state;
+            let g = grads.consume::<Flex>(&ops.node);
+            let [node_a, node_b] = ops.parents;
+            if let Some(node) = node_a {
+                grads.register::<Flex>(node.id, product(&g, false, &b, true));
+            }
+            if let Some(node) = node_b {
+                grads.register::<Flex>(node.id, product(&a, true, &g, false));
             }
         }
     }
@@ -253,6 +312,16 @@ mod extension {
             match SwigluBackward.prepare::<C>(nodes).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => prep.finish([g, u], y),
                 OpsKind::UnTracked(prep) => prep.finish(y),
+            }
+        }
+
+        fn matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
+            let nodes = [lhs.node(), rhs.node()];
+            let (a, b) = (lhs.into_primitive(), rhs.into_primitive());
+            let out = product(&a, false, &b, false);
+            match MatmulBackward.prepare::<C>(nodes).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => prep.finish([a, b], out),
+                OpsKind::UnTracked(prep) => prep.finish(out),
             }
         }
 

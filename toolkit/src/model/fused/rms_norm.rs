@@ -1,7 +1,7 @@
 //! RMSNorm over the last dimension as one CPU pass forward and one backward, rows in parallel
 //! (burn's composition makes six passes forward, each a new tensor).
 
-use super::exp::dot;
+use super::vector::dot;
 use rayon::prelude::*;
 
 /// Rows per parallel task.

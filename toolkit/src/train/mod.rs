@@ -1,6 +1,7 @@
 //! The training loop (AdamW, warmup + cosine, clipping), evaluation, checkpoints and resume,
 //! metrics.csv and summary.json.
 
+pub mod allocator;
 pub mod checkpoint;
 pub mod config;
 pub mod eval;

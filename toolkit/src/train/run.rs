@@ -49,6 +49,7 @@ pub fn adamw(cfg: &TrainConfig) -> AdamWConfig {
 /// Trains `objective` on `data`; with `out`, writes metrics.csv, summary.json and checkpoints
 /// there and resumes from `out/checkpoints/last` if a previous run was interrupted.
 pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, device: &DeviceChoice, out: Option<&Path>, on_event: &mut dyn FnMut(Event)) -> Result<RunResult> {
+    super::allocator::keep_freed_memory();
     let mut cfg = cfg.clone();
     cfg.model.causal = objective.causal();
     cfg.model.vocab_size = data.tokenizer.vocab_size();

@@ -41,6 +41,7 @@ pub struct Throughput {
 /// untimed ones (JIT compilation, autotuning), on uniformly random tokens, reading the loss
 /// back (a host-device synchronisation) every `loss_every` steps and after the last.
 pub fn throughput(cfg: &TrainConfig, objective: &dyn Objective, device: &DeviceChoice, warmup: usize, steps: usize, loss_every: usize) -> Result<Throughput> {
+    super::allocator::keep_freed_memory();
     if steps == 0 || cfg.batch_size == 0 || loss_every == 0 {
         bail!("steps, batch_size and loss_every must be positive");
     }

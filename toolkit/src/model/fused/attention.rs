@@ -87,47 +87,51 @@ fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], lhs_rs: us
     }
 }
 
-/// Gathers head `hh` of batch `b` into a [S, Dh] block, rotated (and scaled) when tables are given.
-fn gather(d: &Dims, src: &[f32], b: usize, hh: usize, rope: Option<(&[f32], &[f32], f32)>, dst: &mut [f32]) {
-    let (dh, half) = (d.dh, d.dh / 2);
-    for i in 0..d.s {
-        let x = &src[d.row(b, i, hh)..][..dh];
-        let out = &mut dst[i * dh..][..dh];
-        match rope {
-            None => out.copy_from_slice(x),
-            Some((cos, sin, scale)) => {
-                let at = d.rope_row(b, i);
-                let (c, s) = (&cos[at..at + half], &sin[at..at + half]);
-                let (o1, o2) = out.split_at_mut(half);
-                for j in 0..half {
-                    o1[j] = (x[j] * c[j] - x[half + j] * s[j]) * scale;
-                    o2[j] = (x[j] * s[j] + x[half + j] * c[j]) * scale;
+multiversion! {
+    /// Gathers head `hh` of batch `b` into a [S, Dh] block, rotated (and scaled) when tables are given.
+    fn gather(d: &Dims, src: &[f32], b: usize, hh: usize, rope: Option<(&[f32], &[f32], f32)>, dst: &mut [f32]) {
+        let (dh, half) = (d.dh, d.dh / 2);
+        for i in 0..d.s {
+            let x = &src[d.row(b, i, hh)..][..dh];
+            let out = &mut dst[i * dh..][..dh];
+            match rope {
+                None => out.copy_from_slice(x),
+                Some((cos, sin, scale)) => {
+                    let at = d.rope_row(b, i);
+                    let (c, s) = (&cos[at..at + half], &sin[at..at + half]);
+                    let ((o1, o2), (x1, x2)) = (out.split_at_mut(half), x.split_at(half));
+                    for (((o1, o2), (&x1, &x2)), (&c, &s)) in o1.iter_mut().zip(o2).zip(x1.iter().zip(x2)).zip(c.iter().zip(s)) {
+                        *o1 = (x1 * c - x2 * s) * scale;
+                        *o2 = (x1 * s + x2 * c) * scale;
+                    }
                 }
             }
         }
     }
 }
 
-/// The transpose of [`gather`]'s rotation: writes the gradient of head `hh` back to [B,S,H,Dh].
-fn scatter(d: &Dims, src: &[f32], b: usize, hh: usize, rope: Option<(&[f32], &[f32], f32)>, dst: Out, tmp: &mut [f32]) {
-    let (dh, half) = (d.dh, d.dh / 2);
-    for i in 0..d.s {
-        let g = &src[i * dh..][..dh];
-        let row = match rope {
-            None => g,
-            Some((cos, sin, scale)) => {
-                let at = d.rope_row(b, i);
-                let (c, s) = (&cos[at..at + half], &sin[at..at + half]);
-                let (t1, t2) = tmp[..dh].split_at_mut(half);
-                for j in 0..half {
-                    t1[j] = (g[j] * c[j] + g[half + j] * s[j]) * scale;
-                    t2[j] = (g[half + j] * c[j] - g[j] * s[j]) * scale;
+multiversion! {
+    /// The transpose of [`gather`]'s rotation: writes the gradient of head `hh` back to [B,S,H,Dh].
+    fn scatter(d: &Dims, src: &[f32], b: usize, hh: usize, rope: Option<(&[f32], &[f32], f32)>, dst: Out, tmp: &mut [f32]) {
+        let (dh, half) = (d.dh, d.dh / 2);
+        for i in 0..d.s {
+            let g = &src[i * dh..][..dh];
+            let row = match rope {
+                None => g,
+                Some((cos, sin, scale)) => {
+                    let at = d.rope_row(b, i);
+                    let (c, s) = (&cos[at..at + half], &sin[at..at + half]);
+                    let ((t1, t2), (g1, g2)) = (tmp[..dh].split_at_mut(half), g.split_at(half));
+                    for (((t1, t2), (&g1, &g2)), (&c, &s)) in t1.iter_mut().zip(t2).zip(g1.iter().zip(g2)).zip(c.iter().zip(s)) {
+                        *t1 = (g1 * c + g2 * s) * scale;
+                        *t2 = (g2 * c - g1 * s) * scale;
+                    }
+                    &tmp[..dh]
                 }
-                &tmp[..dh]
-            }
-        };
-        // SAFETY: (b, i, hh) rows are distinct for distinct heads, and inside the output.
-        unsafe { dst.write(d.row(b, i, hh), row) };
+            };
+            // SAFETY: (b, i, hh) rows are distinct for distinct heads, and inside the output.
+            unsafe { dst.write(d.row(b, i, hh), row) };
+        }
     }
 }
 

@@ -5,14 +5,18 @@
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_145_75; // ln 2 split so n * LN2_HI is exact for |n| <= 128
 const LN2_LO: f32 = 1.428_606_8e-6;
-/// 1.5 * 2^23: adding and subtracting it rounds an f32 to the nearest integer without a call.
+/// 1.5 * 2^23: adding it rounds an f32 to the nearest integer, which then sits in the low bits.
 const ROUNDER: f32 = 12_582_912.0;
 
 /// e^x within 2e-7 relative for x in [-87, 88]; inputs outside are clamped (e^-87 ~ 1.6e-38).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUNDER) - ROUNDER;
+    // t = ROUNDER + n with n = round(x / ln 2): n sits in t's low mantissa bits, so 2^n is built
+    // with integer adds and a shift (a float-to-int conversion would not vectorise).
+    let t = x * LOG2E + ROUNDER;
+    let n = t - ROUNDER;
+    let two_n = f32::from_bits(t.to_bits().wrapping_sub(ROUNDER.to_bits()).wrapping_add(127) << 23);
     let r = (x - n * LN2_HI) - n * LN2_LO;
     // Taylor to degree 7 on |r| <= ln2/2: truncation error below 1e-8 relative.
     let p = 1.0 / 5040.0;
@@ -23,7 +27,7 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 0.5;
     let p = p * r + 1.0;
     let p = p * r + 1.0;
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    p * two_n
 }
 
 /// 1 / (1 + e^-x), the logistic sigmoid, through the same vectorisable exp.

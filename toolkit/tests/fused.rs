@@ -22,18 +22,19 @@ fn tables(rows: usize, s: usize, half: usize, device: &Device) -> (Tensor<3>, Te
     (angle.clone().cos(), angle.sin())
 }
 
-/// Output and (q, k, v) gradients of `f` under a random linear read-out of the output.
+/// Output and qkv gradient (flattened to [B*S, 3*H*Dh]) of `f` under a random linear read-out.
 fn attention_with_grads(
-    f: fn(Tensor<4>, Tensor<4>, Tensor<4>, Tensor<3>, Tensor<3>, bool) -> Tensor<4>,
-    inputs: &[Tensor<4>; 4],
+    f: fn(Tensor<5>, Tensor<3>, Tensor<3>, bool) -> Tensor<4>,
+    qkv: &Tensor<5>,
+    w: &Tensor<4>,
     rope: &(Tensor<3>, Tensor<3>),
     causal: bool,
-) -> [Tensor<4>; 4] {
-    let [q, k, v, w] = inputs.clone().map(|t| t.require_grad());
-    let out = f(q.clone(), k.clone(), v.clone(), rope.0.clone(), rope.1.clone(), causal);
-    let grads = (out.clone() * w.clone().detach()).sum().backward();
-    let g = |t: &Tensor<4>| t.grad(&grads).expect("gradient");
-    [out.inner(), g(&q), g(&k), g(&v)]
+) -> [Tensor<2>; 2] {
+    let [b, s, _, h, dh] = qkv.dims();
+    let qkv = qkv.clone().require_grad();
+    let out = f(qkv.clone(), rope.0.clone(), rope.1.clone(), causal);
+    let grads = (out.clone() * w.clone()).sum().backward();
+    [out.inner().reshape([b * s, h * dh]), qkv.grad(&grads).expect("gradient").reshape([b * s, 3 * h * dh])]
 }
 
 #[test]
@@ -41,13 +42,13 @@ fn fused_attention_equals_the_composed_one() {
     let device = Device::flex().autodiff();
     device.seed(7);
     for (b, s, h, dh) in [(2, 7, 3, 6), (1, 33, 2, 16), (3, 16, 4, 32)] {
-        let inputs = [0, 1, 2, 3].map(|_| random([b, s, h, dh], &device));
+        let (qkv, w) = (random([b, s, 3, h, dh], &device), random([b, s, h, dh], &device));
         for rope_rows in [1, b] {
             let rope = tables(rope_rows, s, dh / 2, &device);
             for causal in [true, false] {
-                let fused = attention_with_grads(rope_attention, &inputs, &rope, causal);
-                let composed = attention_with_grads(rope_attention_composed, &inputs, &rope, causal);
-                for (what, (f, c)) in ["output", "dq", "dk", "dv"].iter().zip(fused.into_iter().zip(composed)) {
+                let fused = attention_with_grads(rope_attention, &qkv, &w, &rope, causal);
+                let composed = attention_with_grads(rope_attention_composed, &qkv, &w, &rope, causal);
+                for (what, (f, c)) in ["output", "dqkv"].iter().zip(fused.into_iter().zip(composed)) {
                     let diff = max_abs_diff(f, c);
                     assert!(diff < 2e-5, "{what} differs by {diff} (b {b}, s {s}, h {h}, dh {dh}, rope rows {rope_rows}, causal {causal})");
                 }
@@ -62,11 +63,12 @@ fn causal_fused_attention_ignores_the_future() {
     let device = Device::flex();
     device.seed(3);
     let (b, s, h, dh) = (2, 9, 2, 8);
-    let [q, k, v] = [0, 1, 2].map(|_| random([b, s, h, dh], &device));
+    let qkv = random([b, s, 3, h, dh], &device);
     let rope = tables(1, s, dh / 2, &device);
-    let out = rope_attention(q.clone(), k.clone(), v.clone(), rope.0.clone(), rope.1.clone(), true);
-    let bump = |t: Tensor<4>| t.slice_assign([0..b, s - 1..s, 0..h, 0..dh], random([b, 1, h, dh], &device));
-    let moved = rope_attention(q, bump(k), bump(v), rope.0, rope.1, true);
+    let out = rope_attention(qkv.clone(), rope.0.clone(), rope.1.clone(), true);
+    // New keys and values (parts 1 and 2) at the last position.
+    let moved = qkv.slice_assign([0..b, s - 1..s, 1..3, 0..h, 0..dh], random([b, 1, 2, h, dh], &device));
+    let moved = rope_attention(moved, rope.0, rope.1, true);
     let early = |t: Tensor<4>| t.slice([0..b, 0..s - 1, 0..h, 0..dh]);
     assert_eq!(max_abs_diff(early(out.clone()), early(moved.clone())), 0.0);
     assert!(max_abs_diff(out, moved) > 1e-3, "the last position's output must change");
@@ -76,15 +78,16 @@ fn causal_fused_attention_ignores_the_future() {
 fn fused_swiglu_equals_the_composed_one() {
     let device = Device::flex().autodiff();
     device.seed(11);
-    for shape in [[2, 5, 7], [4, 64, 320], [1, 3, 70_001]] {
-        let [g, u, w] = [0, 1, 2].map(|_| random(shape, &device) * 4.0);
-        let run = |f: fn(Tensor<3>, Tensor<3>) -> Tensor<3>| {
-            let (g, u) = (g.clone().require_grad(), u.clone().require_grad());
-            let out = f(g.clone(), u.clone());
+    for [b, s, f] in [[2, 5, 7], [4, 64, 320], [1, 3, 70_001]] {
+        let (gu, w) = (random([b, s, 2 * f], &device) * 4.0, random([b, s, f], &device));
+        let run = |op: fn(Tensor<3>) -> Tensor<3>| {
+            let gu = gu.clone().require_grad();
+            let out = op(gu.clone());
             let grads = (out.clone() * w.clone()).sum().backward();
-            [out.inner(), g.grad(&grads).unwrap(), u.grad(&grads).unwrap()]
+            [out.inner().reshape([b * s, f]), gu.grad(&grads).unwrap().reshape([b * s, 2 * f])]
         };
-        for (what, (f, c)) in ["output", "dgate", "dup"].iter().zip(run(swiglu).into_iter().zip(run(swiglu_composed))) {
+        let shape = [b, s, f];
+        for (what, (f, c)) in ["output", "dgate_up"].iter().zip(run(swiglu).into_iter().zip(run(swiglu_composed))) {
             let scale = c.clone().abs().max().into_scalar::<f32>();
             let diff = max_abs_diff(f, c);
             assert!(diff <= 1e-6 * scale.max(1.0), "{what} differs by {diff} (scale {scale}, shape {shape:?})");

@@ -162,13 +162,17 @@ fn rope_tables(max_len: usize, d_head: usize, theta: f64, device: &Device) -> (T
     (t(cos), t(sin))
 }
 
-/// x [B,S,d_in] times the layer's weight as one [B*S, d_in] matrix product (burn's `Linear`
+/// x [B,S,d_in] times w [d_in, d_out] as one [B*S, d_in] matrix product (burn's `Linear`
 /// runs B small products for S a multiple of 64, then sums B weight gradients).
-fn project(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
+fn project(x: Tensor<3>, w: Tensor<2>) -> Tensor<3> {
     let [b, s, d_in] = x.dims();
-    let w = layer.weight.val();
     let d_out = w.dims()[1];
     matmul(x.reshape([b * s, d_in]), w).reshape([b, s, d_out])
+}
+
+/// The weights of several layers side by side, [d_in, sum of d_out], for one product.
+fn side_by_side(layers: &[&Linear]) -> Tensor<2> {
+    Tensor::cat(layers.iter().map(|l| l.weight.val()).collect(), 1)
 }
 
 impl Block {
@@ -176,12 +180,13 @@ impl Block {
     fn forward(&self, x: Tensor<3>, cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool) -> Tensor<3> {
         let [b, s, d] = x.dims();
         let h = rms_norm(&self.attn_norm, x.clone());
-        let heads = |t: Tensor<3>| t.reshape([b, s, n_heads, d / n_heads]);
-        let (q, k, v) = (heads(project(&self.wq, h.clone())), heads(project(&self.wk, h.clone())), heads(project(&self.wv, h)));
-        let a = rope_attention(q, k, v, cos, sin, causal).reshape([b, s, d]);
-        let x = x + self.dropout.forward(project(&self.wo, a));
+        // q, k, v from one product, as are SwiGLU's gate and up: fewer, larger matrix products.
+        let qkv = project(h, side_by_side(&[&self.wq, &self.wk, &self.wv])).reshape([b, s, 3, n_heads, d / n_heads]);
+        let a = rope_attention(qkv, cos, sin, causal).reshape([b, s, d]);
+        let x = x + self.dropout.forward(project(a, self.wo.weight.val()));
         let h = rms_norm(&self.mlp_norm, x.clone());
-        let m = project(&self.w_down, swiglu(project(&self.w_gate, h.clone()), project(&self.w_up, h)));
+        let gate_up = project(h, side_by_side(&[&self.w_gate, &self.w_up]));
+        let m = project(swiglu(gate_up), self.w_down.weight.val());
         x + self.dropout.forward(m)
     }
 }

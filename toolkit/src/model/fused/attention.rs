@@ -1,8 +1,9 @@
 //! Attention with rotary positions as one CPU kernel, forward and backward, one (batch, head)
 //! at a time and heads in parallel: no [B,H,S,S] tensors, no head transposes, no libm exp.
 //!
-//! Layout: q, k, v, the output and their gradients are [B, S, H, Dh] (the linear layers'
-//! output, reshaped), cos and sin are [Bc, S, Dh/2] with Bc = 1 (raster positions) or B (one
+//! Layout: q, k and v arrive as one [B, S, 3, H, Dh] tensor (the fused projection's output,
+//! reshaped) and leave as one gradient of that shape; the output and its gradient are
+//! [B, S, H, Dh]; cos and sin are [Bc, S, Dh/2] with Bc = 1 (raster positions) or B (one
 //! position per token). Rotation: (x1, x2) -> (x1 cos - x2 sin, x1 sin + x2 cos) on the two
 //! halves of each head. Scores are q.k / sqrt(Dh), causal ones masked above the diagonal.
 
@@ -27,11 +28,29 @@ pub struct Dims {
 }
 
 impl Dims {
-    fn row(&self, b: usize, i: usize, hh: usize) -> usize {
-        ((b * self.s + i) * self.h + hh) * self.dh
+    /// Where q (part 0), k (1) or v (2) sit in the [B, S, 3, H, Dh] input.
+    fn qkv(&self, part: usize) -> Rows {
+        Rows { stride: 3 * self.h * self.dh, offset: part * self.h * self.dh }
+    }
+    /// The [B, S, H, Dh] output.
+    fn heads(&self) -> Rows {
+        Rows { stride: self.h * self.dh, offset: 0 }
     }
     fn rope_row(&self, b: usize, i: usize) -> usize {
         ((if self.rope_batch == 1 { 0 } else { b }) * self.s + i) * (self.dh / 2)
+    }
+}
+
+/// Token rows of one of the tensors: token (b, i), head hh starts at (b S + i) stride + offset + hh Dh.
+#[derive(Clone, Copy)]
+struct Rows {
+    stride: usize,
+    offset: usize,
+}
+
+impl Rows {
+    fn at(self, d: &Dims, b: usize, i: usize, hh: usize) -> usize {
+        (b * d.s + i) * self.stride + self.offset + hh * d.dh
     }
 }
 
@@ -88,11 +107,11 @@ fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], lhs_rs: us
 }
 
 multiversion! {
-    /// Gathers head `hh` of batch `b` into a [S, Dh] block, rotated (and scaled) when tables are given.
-    fn gather(d: &Dims, src: &[f32], b: usize, hh: usize, rope: Option<(&[f32], &[f32], f32)>, dst: &mut [f32]) {
+    /// Gathers head `hh` of batch `b` from `rows` of `src` into a [S, Dh] block, rotated (and scaled) when tables are given.
+    fn gather(d: &Dims, src: &[f32], rows: Rows, b: usize, hh: usize, rope: Option<(&[f32], &[f32], f32)>, dst: &mut [f32]) {
         let (dh, half) = (d.dh, d.dh / 2);
         for i in 0..d.s {
-            let x = &src[d.row(b, i, hh)..][..dh];
+            let x = &src[rows.at(d, b, i, hh)..][..dh];
             let out = &mut dst[i * dh..][..dh];
             match rope {
                 None => out.copy_from_slice(x),
@@ -111,8 +130,8 @@ multiversion! {
 }
 
 multiversion! {
-    /// The transpose of [`gather`]'s rotation: writes the gradient of head `hh` back to [B,S,H,Dh].
-    fn scatter(d: &Dims, src: &[f32], b: usize, hh: usize, rope: Option<(&[f32], &[f32], f32)>, dst: Out, tmp: &mut [f32]) {
+    /// The transpose of [`gather`]'s rotation: writes the gradient of head `hh` back to `rows` of `dst`.
+    fn scatter(d: &Dims, src: &[f32], rows: Rows, b: usize, hh: usize, rope: Option<(&[f32], &[f32], f32)>, dst: Out, tmp: &mut [f32]) {
         let (dh, half) = (d.dh, d.dh / 2);
         for i in 0..d.s {
             let g = &src[i * dh..][..dh];
@@ -130,7 +149,7 @@ multiversion! {
                 }
             };
             // SAFETY: (b, i, hh) rows are distinct for distinct heads, and inside the output.
-            unsafe { dst.write(d.row(b, i, hh), row) };
+            unsafe { dst.write(rows.at(d, b, i, hh), row) };
         }
     }
 }
@@ -188,9 +207,9 @@ multiversion! {
 }
 
 /// Forward: returns the output [B,S,H,Dh] and the log-sum-exp of each score row [B,H,S].
-pub fn forward(d: &Dims, q: &[f32], k: &[f32], v: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Vec<f32>) {
+pub fn forward(d: &Dims, qkv: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let n = d.b * d.s * d.h * d.dh;
-    assert!(q.len() == n && k.len() == n && v.len() == n, "attention: q, k, v must be [B,S,H,Dh]");
+    assert!(qkv.len() == 3 * n, "attention: qkv must be [B,S,3,H,Dh]");
     assert!(cos.len() == d.rope_batch * d.s * d.dh / 2 && sin.len() == cos.len(), "attention: rope tables");
     let scale = 1.0 / (d.dh as f32).sqrt();
     let mut o = vec![0.0f32; n];
@@ -200,38 +219,36 @@ pub fn forward(d: &Dims, q: &[f32], k: &[f32], v: &[f32], cos: &[f32], sin: &[f3
         || Scratch::new(d, false),
         |sc, (bh, lse)| {
             let (b, hh) = (bh / d.h, bh % d.h);
-            gather(d, q, b, hh, Some((cos, sin, scale)), &mut sc.q);
-            gather(d, k, b, hh, Some((cos, sin, 1.0)), &mut sc.k);
-            gather(d, v, b, hh, None, &mut sc.v);
+            gather(d, qkv, d.qkv(0), b, hh, Some((cos, sin, scale)), &mut sc.q);
+            gather(d, qkv, d.qkv(1), b, hh, Some((cos, sin, 1.0)), &mut sc.k);
+            gather(d, qkv, d.qkv(2), b, hh, None, &mut sc.v);
             softmax_scores(d, sc, lse);
             matmul(d.s, d.dh, d.s, &mut sc.o, &sc.p, d.s, 1, &sc.v, d.dh, 1);
             let mut tmp = [];
-            scatter(d, &sc.o, b, hh, None, out, &mut tmp);
+            scatter(d, &sc.o, d.heads(), b, hh, None, out, &mut tmp);
         },
     );
     (o, lse)
 }
 
-/// Backward: gradients of q, k, v ([B,S,H,Dh]) from the output gradient `g`, recomputing the
+/// Backward: the gradient of qkv ([B,S,3,H,Dh]) from the output gradient `g`, recomputing the
 /// scores from q, k and the saved log-sum-exp.
-#[allow(clippy::too_many_arguments)]
-pub fn backward(d: &Dims, q: &[f32], k: &[f32], v: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &[f32], sin: &[f32]) -> [Vec<f32>; 3] {
+pub fn backward(d: &Dims, qkv: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &[f32], sin: &[f32]) -> Vec<f32> {
     let n = d.b * d.s * d.h * d.dh;
-    assert!(o.len() == n && g.len() == n && lse.len() == d.b * d.h * d.s);
+    assert!(qkv.len() == 3 * n && o.len() == n && g.len() == n && lse.len() == d.b * d.h * d.s);
     let (s, dh) = (d.s, d.dh);
     let scale = 1.0 / (dh as f32).sqrt();
-    let mut grads = [vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]];
-    let [dq, dk, dv] = &mut grads;
-    let (out_q, out_k, out_v) = (Out(dq.as_mut_ptr()), Out(dk.as_mut_ptr()), Out(dv.as_mut_ptr()));
+    let mut dqkv = vec![0.0f32; 3 * n];
+    let out = Out(dqkv.as_mut_ptr());
     lse.par_chunks(s).enumerate().for_each_init(
         || (Scratch::new(d, true), vec![0.0f32; s], vec![0.0f32; dh]),
         |(sc, delta, tmp), (bh, lse)| {
             let (b, hh) = (bh / d.h, bh % d.h);
-            gather(d, q, b, hh, Some((cos, sin, scale)), &mut sc.q);
-            gather(d, k, b, hh, Some((cos, sin, 1.0)), &mut sc.k);
-            gather(d, v, b, hh, None, &mut sc.v);
-            gather(d, g, b, hh, None, &mut sc.dq); // the output gradient, dO
-            gather(d, o, b, hh, None, &mut sc.o);
+            gather(d, qkv, d.qkv(0), b, hh, Some((cos, sin, scale)), &mut sc.q);
+            gather(d, qkv, d.qkv(1), b, hh, Some((cos, sin, 1.0)), &mut sc.k);
+            gather(d, qkv, d.qkv(2), b, hh, None, &mut sc.v);
+            gather(d, g, d.heads(), b, hh, None, &mut sc.dq); // the output gradient, dO
+            gather(d, o, d.heads(), b, hh, None, &mut sc.o);
             // P from the saved log-sum-exp; masked entries are exactly 0.
             matmul(s, s, dh, &mut sc.p, &sc.q, dh, 1, &sc.k, 1, dh);
             probabilities(&mut sc.p, s, d.causal, lse);
@@ -245,57 +262,10 @@ pub fn backward(d: &Dims, q: &[f32], k: &[f32], v: &[f32], o: &[f32], lse: &[f32
             // Scores are (scale q_rot) . k_rot: dq_rot = scale dS k_rot, dk_rot = dS^T (scale q_rot).
             matmul(s, dh, s, &mut sc.dq, &sc.dp, s, 1, &sc.k, dh, 1);
             matmul(s, dh, s, &mut sc.dk, &sc.dp, 1, s, &sc.q, dh, 1);
-            scatter(d, &sc.dq, b, hh, Some((cos, sin, scale)), out_q, tmp);
-            scatter(d, &sc.dk, b, hh, Some((cos, sin, 1.0)), out_k, tmp);
-            scatter(d, &sc.dv, b, hh, None, out_v, tmp);
+            scatter(d, &sc.dq, d.qkv(0), b, hh, Some((cos, sin, scale)), out, tmp);
+            scatter(d, &sc.dk, d.qkv(1), b, hh, Some((cos, sin, 1.0)), out, tmp);
+            scatter(d, &sc.dv, d.qkv(2), b, hh, None, out, tmp);
         },
     );
-    grads
-}
-
-#[cfg(test)]
-mod timing {
-    #[test]
-    #[ignore]
-    fn time_attention() {
-        for (causal, s, h, dh, b) in [(true, 128, 4, 32, 32), (false, 128, 4, 32, 32), (true, 128, 5, 64, 32)] {
-            let d = super::Dims { b, s, h, dh, rope_batch: 1, causal };
-            let n = b * s * h * dh;
-            let x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
-            let cs: Vec<f32> = (0..s * dh / 2).map(|i| (i as f32).cos()).collect();
-            let sn: Vec<f32> = (0..s * dh / 2).map(|i| (i as f32).sin()).collect();
-            let (mut f, mut bw, mut g) = (1e9f64, 1e9f64, [vec![], vec![], vec![]]);
-            for _ in 0..7 {
-            let t = std::time::Instant::now();
-            let (o, lse) = super::forward(&d, &x, &x, &x, &cs, &sn);
-            f = f.min(t.elapsed().as_secs_f64());
-            let t = std::time::Instant::now();
-            g = super::backward(&d, &x, &x, &x, &o, &lse, &x, &cs, &sn);
-            bw = bw.min(t.elapsed().as_secs_f64());
-            }
-            eprintln!("causal {causal} h {h} dh {dh}: forward {:.1} ms backward {:.1} ms {}", f * 1e3, bw * 1e3, g[0][0]);
-        }
-    }
-}
-
-#[cfg(test)]
-mod gemm_timing {
-    #[test]
-    #[ignore]
-    fn time_gemm() {
-        for (m, k, n) in [(4096, 128, 320), (4096, 320, 128), (4096, 128, 128), (128, 4096, 320), (4096, 320, 320), (4096, 320, 832), (4096, 832, 320)] {
-            let a: Vec<f32> = (0..m * k).map(|i| (i % 17) as f32).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| (i % 13) as f32).collect();
-            let mut c = vec![0.0f32; m * n];
-            let mut best = 1e9f64;
-            for _ in 0..20 {
-                let t = std::time::Instant::now();
-                unsafe {
-                    gemm::gemm(m, n, k, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), 1, k as isize, b.as_ptr(), 1, n as isize, 0.0, 1.0, false, false, false, gemm::Parallelism::Rayon(0));
-                }
-                best = best.min(t.elapsed().as_secs_f64());
-            }
-            eprintln!("gemm {m}x{k}x{n}: {:.0} GFLOP/s", 2.0 * (m * k * n) as f64 / best / 1e9);
-        }
-    }
+    dqkv
 }

@@ -1,6 +1,7 @@
 //! Fused CPU kernels for the hot parts of a block (attention with RoPE, SwiGLU's gate, RMSNorm,
-//! 2-D matrix products) with their own backward passes, plugged into burn as a backend extension on `flex`; other
-//! devices run the same maths composed of burn's tensor ops (the `*_composed` functions).
+//! 2-D matrix products) with their own backward passes, plugged into burn as a backend
+//! extension on `flex`; other devices run the same maths composed of burn's tensor ops (the
+//! `*_composed` functions).
 
 #[cfg(feature = "flex")]
 mod attention;
@@ -19,34 +20,27 @@ use burn::tensor::activation::silu;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
-/// Attention with rotary positions: q, k, v [B,S,H,Dh] (the projections reshaped, no
+/// Attention with rotary positions: qkv [B,S,3,H,Dh] (one projection's output reshaped, no
 /// transpose), cos/sin [Bc,S,Dh/2] with Bc 1 or B; returns [B,S,H,Dh]. Fused on the CPU.
-pub fn rope_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, cos: Tensor<3>, sin: Tensor<3>, causal: bool) -> Tensor<4> {
+pub fn rope_attention(qkv: Tensor<5>, cos: Tensor<3>, sin: Tensor<3>, causal: bool) -> Tensor<4> {
     #[cfg(feature = "flex")]
-    if on_flex(&q) {
+    if on_flex(&qkv) {
         use burn::backend::Dispatch;
-        let out = <Dispatch as extension::FusedOps>::rope_attention(
-            q.into_dispatch(),
-            k.into_dispatch(),
-            v.into_dispatch(),
-            cos.into_dispatch(),
-            sin.into_dispatch(),
-            causal,
-        );
+        let out = <Dispatch as extension::FusedOps>::rope_attention(qkv.into_dispatch(), cos.into_dispatch(), sin.into_dispatch(), causal);
         return Tensor::from_dispatch(out);
     }
-    rope_attention_composed(q, k, v, cos, sin, causal)
+    rope_attention_composed(qkv, cos, sin, causal)
 }
 
-/// silu(gate) * up, elementwise. Fused on the CPU.
-pub fn swiglu(gate: Tensor<3>, up: Tensor<3>) -> Tensor<3> {
+/// silu(gate) * up for gate_up [.., 2F] holding gate then up in its last dimension; returns
+/// [.., F]. Fused on the CPU.
+pub fn swiglu(gate_up: Tensor<3>) -> Tensor<3> {
     #[cfg(feature = "flex")]
-    if on_flex(&gate) {
+    if on_flex(&gate_up) {
         use burn::backend::Dispatch;
-        let out = <Dispatch as extension::FusedOps>::swiglu(gate.into_dispatch(), up.into_dispatch());
-        return Tensor::from_dispatch(out);
+        return Tensor::from_dispatch(<Dispatch as extension::FusedOps>::swiglu(gate_up.into_dispatch()));
     }
-    swiglu_composed(gate, up)
+    swiglu_composed(gate_up)
 }
 
 /// a [m, k] times b [k, n]. Straight into gemm on the CPU.
@@ -76,8 +70,11 @@ fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
 }
 
 /// [`rope_attention`] from burn's ops (any device; the reference the fused kernel is tested against).
-pub fn rope_attention_composed(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, cos: Tensor<3>, sin: Tensor<3>, causal: bool) -> Tensor<4> {
-    let [bc, s, half] = cos.dims();
+pub fn rope_attention_composed(qkv: Tensor<5>, cos: Tensor<3>, sin: Tensor<3>, causal: bool) -> Tensor<4> {
+    let [b, s, _, h, dh] = qkv.dims();
+    let part = |i: usize| qkv.clone().slice([0..b, 0..s, i..i + 1, 0..h, 0..dh]).reshape([b, s, h, dh]);
+    let (q, k, v) = (part(0), part(1), part(2));
+    let [bc, _, half] = cos.dims();
     let (cos, sin) = (cos.reshape([bc, 1, s, half]), sin.reshape([bc, 1, s, half]));
     let q = apply_rope(q.swap_dims(1, 2), cos.clone(), sin.clone());
     let k = apply_rope(k.swap_dims(1, 2), cos, sin);
@@ -86,7 +83,9 @@ pub fn rope_attention_composed(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, cos: Te
 }
 
 /// [`swiglu`] from burn's ops.
-pub fn swiglu_composed(gate: Tensor<3>, up: Tensor<3>) -> Tensor<3> {
+pub fn swiglu_composed(gate_up: Tensor<3>) -> Tensor<3> {
+    let [b, s, f2] = gate_up.dims();
+    let (gate, up) = (gate_up.clone().slice([0..b, 0..s, 0..f2 / 2]), gate_up.slice([0..b, 0..s, f2 / 2..f2]));
     silu(gate) * up
 }
 
@@ -114,16 +113,9 @@ mod extension {
     #[backend_extension(Flex, Autodiff)]
     pub trait FusedOps: burn::backend::Backend {
         /// See [`super::rope_attention`].
-        fn rope_attention(
-            q: FloatTensor<Self>,
-            k: FloatTensor<Self>,
-            v: FloatTensor<Self>,
-            cos: FloatTensor<Self>,
-            sin: FloatTensor<Self>,
-            causal: bool,
-        ) -> FloatTensor<Self>;
+        fn rope_attention(qkv: FloatTensor<Self>, cos: FloatTensor<Self>, sin: FloatTensor<Self>, causal: bool) -> FloatTensor<Self>;
         /// See [`super::swiglu`].
-        fn swiglu(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self>;
+        fn swiglu(gate_up: FloatTensor<Self>) -> FloatTensor<Self>;
         /// See [`super::matmul`].
         fn matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self>;
         /// See [`super::rms_norm`].
@@ -164,32 +156,40 @@ mod extension {
         tensor(matmul::matmul(a, b), &[a.shape[0], b.shape[1]])
     }
 
-    fn dims(q: &FlexTensor, cos: &FlexTensor, causal: bool) -> attention::Dims {
-        let (shape, rope) = (q.layout().shape(), cos.layout().shape());
-        assert!(shape.len() == 4 && rope.len() == 3, "attention: q [B,S,H,Dh], cos [Bc,S,Dh/2]");
-        let d = attention::Dims { b: shape[0], s: shape[1], h: shape[2], dh: shape[3], rope_batch: rope[0], causal };
+    /// A contiguous [.., 2F] tensor and the shape [.., F] of its halves.
+    fn halved(t: &FlexTensor) -> (FlexTensor, Vec<usize>) {
+        let mut shape = t.layout().shape().to_vec();
+        let last = shape.last_mut().expect("swiglu: a tensor of rank >= 1");
+        assert!(*last % 2 == 0, "swiglu: the last dimension must hold gate and up halves");
+        *last /= 2;
+        (contiguous(t), shape)
+    }
+
+    fn dims(qkv: &FlexTensor, cos: &FlexTensor, causal: bool) -> attention::Dims {
+        let (shape, rope) = (qkv.layout().shape(), cos.layout().shape());
+        assert!(shape.len() == 5 && shape[2] == 3 && rope.len() == 3, "attention: qkv [B,S,3,H,Dh], cos [Bc,S,Dh/2]");
+        let d = attention::Dims { b: shape[0], s: shape[1], h: shape[3], dh: shape[4], rope_batch: rope[0], causal };
         assert!(d.dh % 2 == 0 && rope[1] == d.s && rope[2] == d.dh / 2, "attention: rope tables do not fit q");
         assert!(d.rope_batch == 1 || d.rope_batch == d.b, "attention: rope tables' batch must be 1 or B");
         d
     }
 
     /// Forward on contiguous inputs: (output, log-sum-exp).
-    fn attention_forward(d: &attention::Dims, q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, cos: &FlexTensor, sin: &FlexTensor) -> (FlexTensor, FlexTensor) {
-        let (o, lse) = attention::forward(d, f32s(q), f32s(k), f32s(v), f32s(cos), f32s(sin));
+    fn attention_forward(d: &attention::Dims, qkv: &FlexTensor, cos: &FlexTensor, sin: &FlexTensor) -> (FlexTensor, FlexTensor) {
+        let (o, lse) = attention::forward(d, f32s(qkv), f32s(cos), f32s(sin));
         (tensor(o, &[d.b, d.s, d.h, d.dh]), tensor(lse, &[d.b, d.h, d.s]))
     }
 
     impl FusedOps for Flex {
-        fn rope_attention(q: FlexTensor, k: FlexTensor, v: FlexTensor, cos: FlexTensor, sin: FlexTensor, causal: bool) -> FlexTensor {
-            let d = dims(&q, &cos, causal);
-            let [q, k, v, cos, sin] = [&q, &k, &v, &cos, &sin].map(contiguous);
-            attention_forward(&d, &q, &k, &v, &cos, &sin).0
+        fn rope_attention(qkv: FlexTensor, cos: FlexTensor, sin: FlexTensor, causal: bool) -> FlexTensor {
+            let d = dims(&qkv, &cos, causal);
+            let [qkv, cos, sin] = [&qkv, &cos, &sin].map(contiguous);
+            attention_forward(&d, &qkv, &cos, &sin).0
         }
 
-        fn swiglu(gate: FlexTensor, up: FlexTensor) -> FlexTensor {
-            let shape = gate.layout().shape().to_vec();
-            let (g, u) = (contiguous(&gate), contiguous(&up));
-            tensor(swiglu::forward(f32s(&g), f32s(&u)), &shape)
+        fn swiglu(gate_up: FlexTensor) -> FlexTensor {
+            let (gu, shape) = halved(&gate_up);
+            tensor(swiglu::forward(f32s(&gu), shape[shape.len() - 1]), &shape)
         }
 
         fn matmul(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
@@ -206,19 +206,16 @@ mod extension {
     #[derive(Debug)]
     struct AttentionBackward;
 
-    impl Backward<Flex, 3> for AttentionBackward {
-        /// dims, then q, k, v, output, log-sum-exp, cos, sin (all contiguous).
-        type State = (attention::Dims, [FlexTensor; 7]);
+    impl Backward<Flex, 1> for AttentionBackward {
+        /// dims, then qkv, output, log-sum-exp, cos, sin (all contiguous).
+        type State = (attention::Dims, [FlexTensor; 5]);
 
-        fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let (d, [q, k, v, o, lse, cos, sin]) = ops.state;
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let (d, [qkv, o, lse, cos, sin]) = ops.state;
             let g = contiguous(&grads.consume::<Flex>(&ops.node));
-            let shape = [d.b, d.s, d.h, d.dh];
-            let [dq, dk, dv] = attention::backward(&d, f32s(&q), f32s(&k), f32s(&v), f32s(&o), f32s(&lse), f32s(&g), f32s(&cos), f32s(&sin));
-            for (parent, grad) in ops.parents.into_iter().zip([dq, dk, dv]) {
-                if let Some(node) = parent {
-                    grads.register::<Flex>(node.id, tensor(grad, &shape));
-                }
+            let dqkv = attention::backward(&d, f32s(&qkv), f32s(&o), f32s(&lse), f32s(&g), f32s(&cos), f32s(&sin));
+            if let [Some(node)] = ops.parents {
+                grads.register::<Flex>(node.id, tensor(dqkv, &[d.b, d.s, 3, d.h, d.dh]));
             }
         }
     }
@@ -226,19 +223,17 @@ mod extension {
     #[derive(Debug)]
     struct SwigluBackward;
 
-    impl Backward<Flex, 2> for SwigluBackward {
-        /// gate, up (contiguous).
-        type State = [FlexTensor; 2];
+    impl Backward<Flex, 1> for SwigluBackward {
+        /// gate_up (contiguous).
+        type State = FlexTensor;
 
-        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let [g, u] = ops.state;
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let gu = ops.state;
             let dy = contiguous(&grads.consume::<Flex>(&ops.node));
-            let shape = g.layout().shape().to_vec();
-            let [dg, du] = swiglu::backward(f32s(&g), f32s(&u), f32s(&dy));
-            for (parent, grad) in ops.parents.into_iter().zip([dg, du]) {
-                if let Some(node) = parent {
-                    grads.register::<Flex>(node.id, tensor(grad, &shape));
-                }
+            let shape = gu.layout().shape().to_vec();
+            let dgu = swiglu::backward(f32s(&gu), f32s(&dy), shape[shape.len() - 1] / 2);
+            if let [Some(node)] = ops.parents {
+                grads.register::<Flex>(node.id, tensor(dgu, &shape));
             }
         }
     }
@@ -284,33 +279,23 @@ mod extension {
     }
 
     impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
-        fn rope_attention(
-            q: FloatTensor<Self>,
-            k: FloatTensor<Self>,
-            v: FloatTensor<Self>,
-            cos: FloatTensor<Self>,
-            sin: FloatTensor<Self>,
-            causal: bool,
-        ) -> FloatTensor<Self> {
-            let nodes = [q.node(), k.node(), v.node()];
-            let [q, k, v, cos, sin] = [q, k, v, cos, sin].map(|t| contiguous(&t.into_primitive()));
-            let d = dims(&q, &cos, causal);
+        fn rope_attention(qkv: FloatTensor<Self>, cos: FloatTensor<Self>, sin: FloatTensor<Self>, causal: bool) -> FloatTensor<Self> {
+            let nodes = [qkv.node()];
+            let [qkv, cos, sin] = [qkv, cos, sin].map(|t| contiguous(&t.into_primitive()));
+            let d = dims(&qkv, &cos, causal);
+            let (o, lse) = attention_forward(&d, &qkv, &cos, &sin);
             match AttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
-                OpsKind::Tracked(prep) => {
-                    let (o, lse) = attention_forward(&d, &q, &k, &v, &cos, &sin);
-                    prep.finish((d, [q, k, v, o.clone(), lse, cos, sin]), o)
-                }
-                OpsKind::UnTracked(prep) => prep.finish(attention_forward(&d, &q, &k, &v, &cos, &sin).0),
+                OpsKind::Tracked(prep) => prep.finish((d, [qkv, o.clone(), lse, cos, sin]), o),
+                OpsKind::UnTracked(prep) => prep.finish(o),
             }
         }
 
-        fn swiglu(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self> {
-            let nodes = [gate.node(), up.node()];
-            let [g, u] = [gate, up].map(|t| contiguous(&t.into_primitive()));
-            let shape = g.layout().shape().to_vec();
-            let y = tensor(swiglu::forward(f32s(&g), f32s(&u)), &shape);
+        fn swiglu(gate_up: FloatTensor<Self>) -> FloatTensor<Self> {
+            let nodes = [gate_up.node()];
+            let (gu, shape) = halved(&gate_up.into_primitive());
+            let y = tensor(swiglu::forward(f32s(&gu), shape[shape.len() - 1]), &shape);
             match SwigluBackward.prepare::<C>(nodes).compute_bound().stateful() {
-                OpsKind::Tracked(prep) => prep.finish([g, u], y),
+                OpsKind::Tracked(prep) => prep.finish(gu, y),
                 OpsKind::UnTracked(prep) => prep.finish(y),
             }
         }

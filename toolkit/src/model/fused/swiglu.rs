@@ -4,28 +4,44 @@
 use super::vector::{multiversion, sigmoid};
 use rayon::prelude::*;
 
+/// Elements of output per parallel task (about).
 const CHUNK: usize = 1 << 14;
 
-/// silu(g) * u = g * sigmoid(g) * u, elementwise.
-pub fn forward(g: &[f32], u: &[f32]) -> Vec<f32> {
-    assert_eq!(g.len(), u.len(), "swiglu: gate and up differ in size");
-    let mut y = vec![0.0f32; g.len()];
-    y.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK).zip(u.par_chunks(CHUNK))).for_each(|(y, (g, u))| forward_chunk(y, g, u));
+/// Rows of width `f` per parallel task.
+fn rows_per_task(f: usize) -> usize {
+    (CHUNK / f.max(1)).max(1)
+}
+
+/// silu(g) * u for each row [g | u] of `gu` (rows of width 2f); returns rows of width f.
+pub fn forward(gu: &[f32], f: usize) -> Vec<f32> {
+    assert!(f > 0 && gu.len() % (2 * f) == 0, "swiglu: rows are not [gate | up] of width {f}");
+    let rows = rows_per_task(f);
+    let mut y = vec![0.0f32; gu.len() / 2];
+    y.par_chunks_mut(rows * f).zip(gu.par_chunks(rows * 2 * f)).for_each(|(y, gu)| {
+        for (y, gu) in y.chunks_exact_mut(f).zip(gu.chunks_exact(2 * f)) {
+            let (g, u) = gu.split_at(f);
+            forward_row(y, g, u);
+        }
+    });
     y
 }
 
-/// Gradients of g and u from the output gradient `dy`:
-/// dg = dy u s (1 + g (1 - s)), du = dy g s, with s = sigmoid(g).
-pub fn backward(g: &[f32], u: &[f32], dy: &[f32]) -> [Vec<f32>; 2] {
-    assert!(g.len() == u.len() && g.len() == dy.len(), "swiglu: sizes differ");
-    let (mut dg, mut du) = (vec![0.0f32; g.len()], vec![0.0f32; g.len()]);
-    let inputs = g.par_chunks(CHUNK).zip(u.par_chunks(CHUNK)).zip(dy.par_chunks(CHUNK));
-    dg.par_chunks_mut(CHUNK).zip(du.par_chunks_mut(CHUNK)).zip(inputs).for_each(|((dg, du), ((g, u), dy))| backward_chunk(dg, du, g, u, dy));
-    [dg, du]
+/// The gradient of `gu` from dy: dg = dy u s (1 + g (1 - s)), du = dy g s, s = sigmoid(g).
+pub fn backward(gu: &[f32], dy: &[f32], f: usize) -> Vec<f32> {
+    assert!(f > 0 && gu.len() == 2 * dy.len() && dy.len() % f == 0, "swiglu: sizes differ");
+    let rows = rows_per_task(f);
+    let mut dgu = vec![0.0f32; gu.len()];
+    dgu.par_chunks_mut(rows * 2 * f).zip(gu.par_chunks(rows * 2 * f).zip(dy.par_chunks(rows * f))).for_each(|(dgu, (gu, dy))| {
+        for ((dgu, gu), dy) in dgu.chunks_exact_mut(2 * f).zip(gu.chunks_exact(2 * f)).zip(dy.chunks_exact(f)) {
+            let ((dg, du), (g, u)) = (dgu.split_at_mut(f), gu.split_at(f));
+            backward_row(dg, du, g, u, dy);
+        }
+    });
+    dgu
 }
 
 multiversion! {
-    fn forward_chunk(y: &mut [f32], g: &[f32], u: &[f32]) {
+    fn forward_row(y: &mut [f32], g: &[f32], u: &[f32]) {
         for ((y, &g), &u) in y.iter_mut().zip(g).zip(u) {
             *y = g * sigmoid(g) * u;
         }
@@ -33,7 +49,7 @@ multiversion! {
 }
 
 multiversion! {
-    fn backward_chunk(dg: &mut [f32], du: &mut [f32], g: &[f32], u: &[f32], dy: &[f32]) {
+    fn backward_row(dg: &mut [f32], du: &mut [f32], g: &[f32], u: &[f32], dy: &[f32]) {
         let n = dg.len();
         let (du, g, u, dy) = (&mut du[..n], &g[..n], &u[..n], &dy[..n]);
         for i in 0..n {
@@ -41,26 +57,5 @@ multiversion! {
             dg[i] = dy[i] * u[i] * s * (1.0 + g[i] * (1.0 - s));
             du[i] = dy[i] * g[i] * s;
         }
-    }
-}
-
-#[cfg(test)]
-mod timing {
-    #[test]
-    #[ignore]
-    fn time_swiglu() {
-        let n = 32 * 128 * 320;
-        let g: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 100.0 - 5.0).collect();
-        let (mut f, mut b) = (1e9f64, 1e9f64);
-        for _ in 0..20 {
-            let t = std::time::Instant::now();
-            let y = super::forward(&g, &g);
-            f = f.min(t.elapsed().as_secs_f64());
-            let t = std::time::Instant::now();
-            let d = super::backward(&g, &g, &y);
-            b = b.min(t.elapsed().as_secs_f64());
-            assert!(d[0][0].is_finite());
-        }
-        eprintln!("swiglu forward {:.2} ms backward {:.2} ms", f * 1e3, b * 1e3);
     }
 }

@@ -6,7 +6,8 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::module::Param;
 use burn::nn::RmsNormConfig;
-use dclab::model::fused::{matmul, rms_norm, rope_attention, rope_attention_composed, swiglu, swiglu_composed};
+use burn::tensor::activation::silu;
+use dclab::model::fused::{matmul, rms_norm, rope_attention, rope_attention_composed, swiglu};
 
 fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>()
@@ -20,6 +21,13 @@ fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
 fn tables(rows: usize, s: usize, half: usize, device: &Device) -> (Tensor<3>, Tensor<3>) {
     let angle = random([rows, s, half], device) * 3.0;
     (angle.clone().cos(), angle.sin())
+}
+
+/// burn's composition on q, k, v sliced out of qkv.
+fn composed(qkv: Tensor<5>, cos: Tensor<3>, sin: Tensor<3>, causal: bool) -> Tensor<4> {
+    let [b, s, _, h, dh] = qkv.dims();
+    let [q, k, v] = [0, 1, 2].map(|i| qkv.clone().slice([0..b, 0..s, i..i + 1, 0..h, 0..dh]).reshape([b, s, h, dh]));
+    rope_attention_composed(q, k, v, cos, sin, causal)
 }
 
 /// Output and qkv gradient (flattened to [B*S, 3*H*Dh]) of `f` under a random linear read-out.
@@ -47,7 +55,7 @@ fn fused_attention_equals_the_composed_one() {
             let rope = tables(rope_rows, s, dh / 2, &device);
             for causal in [true, false] {
                 let fused = attention_with_grads(rope_attention, &qkv, &w, &rope, causal);
-                let composed = attention_with_grads(rope_attention_composed, &qkv, &w, &rope, causal);
+                let composed = attention_with_grads(composed, &qkv, &w, &rope, causal);
                 for (what, (f, c)) in ["output", "dqkv"].iter().zip(fused.into_iter().zip(composed)) {
                     let diff = max_abs_diff(f, c);
                     assert!(diff < 2e-5, "{what} differs by {diff} (b {b}, s {s}, h {h}, dh {dh}, rope rows {rope_rows}, causal {causal})");
@@ -72,6 +80,12 @@ fn causal_fused_attention_ignores_the_future() {
     let early = |t: Tensor<4>| t.slice([0..b, 0..s - 1, 0..h, 0..dh]);
     assert_eq!(max_abs_diff(early(out.clone()), early(moved.clone())), 0.0);
     assert!(max_abs_diff(out, moved) > 1e-3, "the last position's output must change");
+}
+
+/// silu(gate) * up from burn's ops, gate and up sliced out of gate_up.
+fn swiglu_composed(gate_up: Tensor<3>) -> Tensor<3> {
+    let [b, s, f2] = gate_up.dims();
+    silu(gate_up.clone().slice([0..b, 0..s, 0..f2 / 2])) * gate_up.slice([0..b, 0..s, f2 / 2..f2])
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The transformer: embeddings -> L x (RMSNorm, attention with RoPE, RMSNorm, SwiGLU) -> RMSNorm
 //! -> tied output projection.
 
-use super::fused::{matmul, rms_norm, rope_attention, swiglu};
+use super::fused::{project, rms_norm, self_attention, swiglu_gate};
 use super::{param_count, swiglu_hidden, ParamCount};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;
@@ -162,31 +162,14 @@ fn rope_tables(max_len: usize, d_head: usize, theta: f64, device: &Device) -> (T
     (t(cos), t(sin))
 }
 
-/// x [B,S,d_in] times w [d_in, d_out] as one [B*S, d_in] matrix product (burn's `Linear`
-/// runs B small products for S a multiple of 64, then sums B weight gradients).
-fn project(x: Tensor<3>, w: Tensor<2>) -> Tensor<3> {
-    let [b, s, d_in] = x.dims();
-    let d_out = w.dims()[1];
-    matmul(x.reshape([b * s, d_in]), w).reshape([b, s, d_out])
-}
-
-/// The weights of several layers side by side, [d_in, sum of d_out], for one product.
-fn side_by_side(layers: &[&Linear]) -> Tensor<2> {
-    Tensor::cat(layers.iter().map(|l| l.weight.val()).collect(), 1)
-}
-
 impl Block {
     /// x [B,S,d]; cos/sin [Bc,S,Dh/2] (Bc = 1 or B).
     fn forward(&self, x: Tensor<3>, cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool) -> Tensor<3> {
-        let [b, s, d] = x.dims();
         let h = rms_norm(&self.attn_norm, x.clone());
-        // q, k, v from one product, as are SwiGLU's gate and up: fewer, larger matrix products.
-        let qkv = project(h, side_by_side(&[&self.wq, &self.wk, &self.wv])).reshape([b, s, 3, n_heads, d / n_heads]);
-        let a = rope_attention(qkv, cos, sin, causal).reshape([b, s, d]);
+        let a = self_attention(h, [&self.wq, &self.wk, &self.wv], cos, sin, n_heads, causal);
         let x = x + self.dropout.forward(project(a, self.wo.weight.val()));
         let h = rms_norm(&self.mlp_norm, x.clone());
-        let gate_up = project(h, side_by_side(&[&self.w_gate, &self.w_up]));
-        let m = project(swiglu(gate_up), self.w_down.weight.val());
+        let m = project(swiglu_gate(h, &self.w_gate, &self.w_up), self.w_down.weight.val());
         x + self.dropout.forward(m)
     }
 }
@@ -219,8 +202,7 @@ impl Lm {
         let w = self.embedding.weight.val();
         let [rows, d] = w.dims();
         let w = w.slice([0..rows - 1, 0..d]);
-        let [b, s, _] = x.dims();
-        matmul(x.reshape([b * s, d]), w.transpose()).reshape([b, s, rows - 1])
+        project(x, w.transpose())
     }
 
     /// Tokenizer vocabulary (the MASK id).

@@ -7,6 +7,7 @@
 //! position per token). Rotation: (x1, x2) -> (x1 cos - x2 sin, x1 sin + x2 cos) on the two
 //! halves of each head. Scores are q.k / sqrt(Dh), causal ones masked above the diagonal.
 
+use super::matmul::{matmul_into, Operand};
 use super::vector::{dot, exp, max, multiversion, sum};
 use rayon::prelude::*;
 
@@ -88,24 +89,6 @@ impl Out {
     }
 }
 
-/// dst[m x n] = lhs[m x k] * rhs[k x n] with explicit (row, column) strides, one thread.
-#[allow(clippy::too_many_arguments)]
-fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], lhs_rs: usize, lhs_cs: usize, rhs: &[f32], rhs_rs: usize, rhs_cs: usize) {
-    assert!(dst.len() >= m * n);
-    assert!(lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs && rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
-    // SAFETY: the asserts above keep every index gemm reads or writes inside the slices.
-    unsafe {
-        gemm::gemm(
-            m, n, k,
-            dst.as_mut_ptr(), 1, n as isize, false,
-            lhs.as_ptr(), lhs_cs as isize, lhs_rs as isize,
-            rhs.as_ptr(), rhs_cs as isize, rhs_rs as isize,
-            0.0, 1.0, false, false, false,
-            gemm::Parallelism::None,
-        )
-    }
-}
-
 multiversion! {
     /// Gathers head `hh` of batch `b` from `rows` of `src` into a [S, Dh] block, rotated (and scaled) when tables are given.
     fn gather(d: &Dims, src: &[f32], rows: Rows, b: usize, hh: usize, rope: Option<(&[f32], &[f32], f32)>, dst: &mut [f32]) {
@@ -157,7 +140,7 @@ multiversion! {
 /// Scores of one head into `sc.p`, then softmax rows in place; returns nothing, fills `lse`.
 fn softmax_scores(d: &Dims, sc: &mut Scratch, lse: &mut [f32]) {
     let s = d.s;
-    matmul(s, s, d.dh, &mut sc.p, &sc.q, d.dh, 1, &sc.k, 1, d.dh);
+    matmul_into(&mut sc.p, Operand::rows(&sc.q, s, d.dh), Operand::rows(&sc.k, s, d.dh).t());
     softmax_rows(&mut sc.p, s, d.causal, lse);
 }
 
@@ -223,7 +206,7 @@ pub fn forward(d: &Dims, qkv: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Ve
             gather(d, qkv, d.qkv(1), b, hh, Some((cos, sin, 1.0)), &mut sc.k);
             gather(d, qkv, d.qkv(2), b, hh, None, &mut sc.v);
             softmax_scores(d, sc, lse);
-            matmul(d.s, d.dh, d.s, &mut sc.o, &sc.p, d.s, 1, &sc.v, d.dh, 1);
+            matmul_into(&mut sc.o, Operand::rows(&sc.p, d.s, d.s), Operand::rows(&sc.v, d.s, d.dh));
             let mut tmp = [];
             scatter(d, &sc.o, d.heads(), b, hh, None, out, &mut tmp);
         },
@@ -250,18 +233,18 @@ pub fn backward(d: &Dims, qkv: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &
             gather(d, g, d.heads(), b, hh, None, &mut sc.dq); // the output gradient, dO
             gather(d, o, d.heads(), b, hh, None, &mut sc.o);
             // P from the saved log-sum-exp; masked entries are exactly 0.
-            matmul(s, s, dh, &mut sc.p, &sc.q, dh, 1, &sc.k, 1, dh);
+            matmul_into(&mut sc.p, Operand::rows(&sc.q, s, dh), Operand::rows(&sc.k, s, dh).t());
             probabilities(&mut sc.p, s, d.causal, lse);
             for (i, delta) in delta.iter_mut().enumerate() {
                 *delta = dot(&sc.dq[i * dh..][..dh], &sc.o[i * dh..][..dh]);
             }
             // dV = P^T dO; dP = dO V^T; dS = P (dP - delta).
-            matmul(s, dh, s, &mut sc.dv, &sc.p, 1, s, &sc.dq, dh, 1);
-            matmul(s, s, dh, &mut sc.dp, &sc.dq, dh, 1, &sc.v, 1, dh);
+            matmul_into(&mut sc.dv, Operand::rows(&sc.p, s, s).t(), Operand::rows(&sc.dq, s, dh));
+            matmul_into(&mut sc.dp, Operand::rows(&sc.dq, s, dh), Operand::rows(&sc.v, s, dh).t());
             score_grads(&mut sc.dp, &sc.p, delta, s);
             // Scores are (scale q_rot) . k_rot: dq_rot = scale dS k_rot, dk_rot = dS^T (scale q_rot).
-            matmul(s, dh, s, &mut sc.dq, &sc.dp, s, 1, &sc.k, dh, 1);
-            matmul(s, dh, s, &mut sc.dk, &sc.dp, 1, s, &sc.q, dh, 1);
+            matmul_into(&mut sc.dq, Operand::rows(&sc.dp, s, s), Operand::rows(&sc.k, s, dh));
+            matmul_into(&mut sc.dk, Operand::rows(&sc.dp, s, s).t(), Operand::rows(&sc.q, s, dh));
             scatter(d, &sc.dq, d.qkv(0), b, hh, Some((cos, sin, scale)), out, tmp);
             scatter(d, &sc.dk, d.qkv(1), b, hh, Some((cos, sin, 1.0)), out, tmp);
             scatter(d, &sc.dv, d.qkv(2), b, hh, None, out, tmp);

@@ -15,7 +15,12 @@ pub struct Operand<'a> {
     pub strides: [usize; 2],
 }
 
-impl Operand<'_> {
+impl<'a> Operand<'a> {
+    /// A contiguous row-major [rows, cols] matrix.
+    pub fn rows(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Operand { data, offset: 0, shape: [rows, cols], strides: [cols, 1] }
+    }
+
     /// The same elements read as the transpose.
     pub fn t(self) -> Self {
         Operand { shape: [self.shape[1], self.shape[0]], strides: [self.strides[1], self.strides[0]], ..self }
@@ -30,32 +35,54 @@ impl Operand<'_> {
 /// Products at least this large (m n k) use both cores, as flex does.
 const PARALLEL: usize = 192 * 192 * 192;
 
-/// a [m, k] times b [k, n], row-major [m, n].
+/// a [m, k] times b [k, n], row-major [m, n]; both cores when the product is large.
 pub fn matmul(a: Operand, b: Operand) -> Vec<f32> {
+    let (m, n) = (a.shape[0], b.shape[1]);
+    let parallel = m * n * a.shape[1] >= PARALLEL;
+    let mut out = Vec::<f32>::with_capacity(m * n);
+    // SAFETY: the capacity holds m x n elements, all of which `product` writes; then the
+    // length can cover them.
+    unsafe {
+        product(out.as_mut_ptr(), a, b, parallel);
+        out.set_len(m * n);
+    }
+    out
+}
+
+/// dst (row-major [m, n]) = a [m, k] times b [k, n], on the calling thread (for callers that
+/// already run in parallel, like attention's heads).
+pub fn matmul_into(dst: &mut [f32], a: Operand, b: Operand) {
+    assert_eq!(dst.len(), a.shape[0] * b.shape[1], "matmul: output size");
+    // SAFETY: dst holds exactly m x n elements.
+    unsafe { product(dst.as_mut_ptr(), a, b, false) }
+}
+
+/// Writes a times b to dst[0..m n] (row-major) without reading it.
+///
+/// # Safety
+/// `dst` must be valid for m x n writes of f32.
+unsafe fn product(dst: *mut f32, a: Operand, b: Operand, parallel: bool) {
     let ([m, k], [k2, n]) = (a.shape, b.shape);
     assert_eq!(k, k2, "matmul: inner sizes differ ({m}x{k} times {k2}x{n})");
     assert!(a.in_bounds() && b.in_bounds(), "matmul: operand strides leave its storage");
-    let mut out = Vec::<f32>::with_capacity(m * n);
     if k == 0 {
-        out.resize(m * n, 0.0);
-        return out;
+        // SAFETY: the caller guarantees m x n writable elements.
+        unsafe { std::ptr::write_bytes(dst, 0, m * n) };
+        return;
     }
-    let parallelism = if m * n * k >= PARALLEL { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let parallelism = if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     // SAFETY: every index gemm reads is inside a and b (checked above); it writes all m x n
-    // outputs into the reserved capacity without reading them (read_dst = false), after which
-    // the length can cover them.
+    // outputs without reading them (read_dst = false), which the caller makes room for.
     unsafe {
         gemm::gemm(
             m, n, k,
-            out.as_mut_ptr(), 1, n as isize, false,
+            dst, 1, n as isize, false,
             a.data.as_ptr().add(a.offset), a.strides[1] as isize, a.strides[0] as isize,
             b.data.as_ptr().add(b.offset), b.strides[1] as isize, b.strides[0] as isize,
             0.0, 1.0, false, false, false,
             parallelism,
         );
-        out.set_len(m * n);
     }
-    out
 }
 
 #[cfg(test)]
@@ -72,8 +99,11 @@ mod tests {
         let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.5).collect();
         let want = naive(&a, &b, m, k, n);
-        let op = |data, rows, cols| Operand { data, offset: 0, shape: [rows, cols], strides: [cols, 1] };
+        let op = Operand::rows;
         assert_eq!(matmul(op(&a, m, k), op(&b, k, n)), want);
+        let mut into = vec![f32::NAN; m * n];
+        super::matmul_into(&mut into, op(&a, m, k), op(&b, k, n));
+        assert_eq!(into, want);
         // b^T stored row-major, read back through its transpose.
         let bt: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
         assert_eq!(matmul(op(&a, m, k), op(&bt, n, k).t()), want);

@@ -160,11 +160,7 @@ mod extension {
         fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32) -> FloatTensor<Self>;
     }
 
-    /// A contiguous copy (or the tensor itself) and its f32 elements.
-    fn contiguous(t: &FlexTensor) -> FlexTensor {
-        t.to_contiguous()
-    }
-
+    /// The f32 elements of a contiguous tensor.
     fn f32s(t: &FlexTensor) -> &[f32] {
         t.as_slice::<f32>().expect("fused kernels train in f32 on contiguous tensors")
     }
@@ -200,7 +196,7 @@ mod extension {
         let last = shape.last_mut().expect("swiglu: a tensor of rank >= 1");
         assert!(*last % 2 == 0, "swiglu: the last dimension must hold gate and up halves");
         *last /= 2;
-        (contiguous(t), shape)
+        (t.to_contiguous(), shape)
     }
 
     fn dims(qkv: &FlexTensor, cos: &FlexTensor, causal: bool) -> attention::Dims {
@@ -218,16 +214,28 @@ mod extension {
         (tensor(o, &[d.b, d.s, d.h, d.dh]), tensor(lse, &[d.b, d.h, d.s]))
     }
 
+    /// silu(gate) * up on a contiguous [.., 2F] tensor, shaped `shape` ([.., F]).
+    fn swiglu_forward(gu: &FlexTensor, shape: &[usize]) -> FlexTensor {
+        tensor(swiglu::forward(f32s(gu), shape[shape.len() - 1]), shape)
+    }
+
+    /// RMSNorm on contiguous inputs: (output, 1/rms per row).
+    fn rms_norm_forward(x: &FlexTensor, gamma: &FlexTensor, epsilon: f32) -> (FlexTensor, FlexTensor) {
+        let (y, rstd) = rms_norm::forward(f32s(x), f32s(gamma), epsilon);
+        let rows = rstd.len();
+        (tensor(y, x.layout().shape()), tensor(rstd, &[rows]))
+    }
+
     impl FusedOps for Flex {
         fn rope_attention(qkv: FlexTensor, cos: FlexTensor, sin: FlexTensor, causal: bool) -> FlexTensor {
             let d = dims(&qkv, &cos, causal);
-            let [qkv, cos, sin] = [&qkv, &cos, &sin].map(contiguous);
+            let [qkv, cos, sin] = [&qkv, &cos, &sin].map(FlexTensor::to_contiguous);
             attention_forward(&d, &qkv, &cos, &sin).0
         }
 
         fn swiglu(gate_up: FlexTensor) -> FlexTensor {
             let (gu, shape) = halved(&gate_up);
-            tensor(swiglu::forward(f32s(&gu), shape[shape.len() - 1]), &shape)
+            swiglu_forward(&gu, &shape)
         }
 
         fn matmul(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
@@ -235,9 +243,7 @@ mod extension {
         }
 
         fn rms_norm(x: FlexTensor, gamma: FlexTensor, epsilon: f32) -> FlexTensor {
-            let shape = x.layout().shape().to_vec();
-            let (x, gamma) = (contiguous(&x), contiguous(&gamma));
-            tensor(rms_norm::forward(f32s(&x), f32s(&gamma), epsilon).0, &shape)
+            rms_norm_forward(&x.to_contiguous(), &gamma.to_contiguous(), epsilon).0
         }
     }
 
@@ -250,7 +256,7 @@ mod extension {
 
         fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
             let (d, [qkv, o, lse, cos, sin]) = ops.state;
-            let g = contiguous(&grads.consume::<Flex>(&ops.node));
+            let g = grads.consume::<Flex>(&ops.node).to_contiguous();
             let dqkv = attention::backward(&d, f32s(&qkv), f32s(&o), f32s(&lse), f32s(&g), f32s(&cos), f32s(&sin));
             if let [Some(node)] = ops.parents {
                 grads.register::<Flex>(node.id, tensor(dqkv, &[d.b, d.s, 3, d.h, d.dh]));
@@ -267,7 +273,7 @@ mod extension {
 
         fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
             let gu = ops.state;
-            let dy = contiguous(&grads.consume::<Flex>(&ops.node));
+            let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
             let shape = gu.layout().shape().to_vec();
             let dgu = swiglu::backward(f32s(&gu), f32s(&dy), shape[shape.len() - 1] / 2);
             if let [Some(node)] = ops.parents {
@@ -305,7 +311,7 @@ mod extension {
 
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
             let [x, gamma, rstd] = ops.state;
-            let dy = contiguous(&grads.consume::<Flex>(&ops.node));
+            let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
             let [dx, dgamma] = rms_norm::backward(f32s(&x), f32s(&gamma), f32s(&rstd), f32s(&dy));
             let shapes = [x.layout().shape().to_vec(), gamma.layout().shape().to_vec()];
             for ((parent, grad), shape) in ops.parents.into_iter().zip([dx, dgamma]).zip(shapes) {
@@ -319,7 +325,7 @@ mod extension {
     impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         fn rope_attention(qkv: FloatTensor<Self>, cos: FloatTensor<Self>, sin: FloatTensor<Self>, causal: bool) -> FloatTensor<Self> {
             let nodes = [qkv.node()];
-            let [qkv, cos, sin] = [qkv, cos, sin].map(|t| contiguous(&t.into_primitive()));
+            let [qkv, cos, sin] = [qkv, cos, sin].map(|t| t.into_primitive().to_contiguous());
             let d = dims(&qkv, &cos, causal);
             let (o, lse) = attention_forward(&d, &qkv, &cos, &sin);
             match AttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
@@ -331,7 +337,7 @@ mod extension {
         fn swiglu(gate_up: FloatTensor<Self>) -> FloatTensor<Self> {
             let nodes = [gate_up.node()];
             let (gu, shape) = halved(&gate_up.into_primitive());
-            let y = tensor(swiglu::forward(f32s(&gu), shape[shape.len() - 1]), &shape);
+            let y = swiglu_forward(&gu, &shape);
             match SwigluBackward.prepare::<C>(nodes).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => prep.finish(gu, y),
                 OpsKind::UnTracked(prep) => prep.finish(y),
@@ -350,15 +356,10 @@ mod extension {
 
         fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32) -> FloatTensor<Self> {
             let nodes = [x.node(), gamma.node()];
-            let [x, gamma] = [x, gamma].map(|t| contiguous(&t.into_primitive()));
-            let shape = x.layout().shape().to_vec();
-            let (y, rstd) = rms_norm::forward(f32s(&x), f32s(&gamma), epsilon);
-            let y = tensor(y, &shape);
+            let [x, gamma] = [x, gamma].map(|t| t.into_primitive().to_contiguous());
+            let (y, rstd) = rms_norm_forward(&x, &gamma, epsilon);
             match RmsNormBackward.prepare::<C>(nodes).compute_bound().stateful() {
-                OpsKind::Tracked(prep) => {
-                    let rows = rstd.len();
-                    prep.finish([x, gamma, tensor(rstd, &[rows])], y)
-                }
+                OpsKind::Tracked(prep) => prep.finish([x, gamma, rstd], y),
                 OpsKind::UnTracked(prep) => prep.finish(y),
             }
         }

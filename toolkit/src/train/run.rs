@@ -4,6 +4,7 @@
 use super::checkpoint::{self, LoopState};
 use super::config::TrainConfig;
 use super::eval::evaluate;
+use super::optimizer::AdamW;
 use super::outputs::{write_metrics, write_summary, MetricsRow, Summary};
 use super::schedule::lr_at;
 use crate::data::shuffle::{mix, SplitMix64};
@@ -11,8 +12,7 @@ use crate::data::{EpochLoader, Prepared};
 use crate::model::{DeviceChoice, Lm};
 use crate::objective::Objective;
 use anyhow::{bail, Context, Result};
-use burn::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use std::path::Path;
 use std::time::Instant;
@@ -35,17 +35,6 @@ pub struct RunResult {
     pub metrics: Vec<MetricsRow>,
 }
 
-/// The optimizer of every run: AdamW (0.9, 0.95, eps 1e-8) with the run's weight decay and
-/// global gradient-norm clip.
-pub fn adamw(cfg: &TrainConfig) -> AdamWConfig {
-    AdamWConfig::new()
-        .with_beta_1(0.9)
-        .with_beta_2(0.95)
-        .with_epsilon(1e-8)
-        .with_weight_decay(cfg.weight_decay as f32)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip as f32)))
-}
-
 /// Trains `objective` on `data`; with `out`, writes metrics.csv, summary.json and checkpoints
 /// there and resumes from `out/checkpoints/last` if a previous run was interrupted.
 pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, device: &DeviceChoice, out: Option<&Path>, on_event: &mut dyn FnMut(Event)) -> Result<RunResult> {
@@ -64,7 +53,7 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
     plain.seed(cfg.seed);
     let ad = plain.clone().autodiff();
     let mut model: Lm = cfg.model.init_seeded(cfg.seed, &ad);
-    let mut optim = adamw(&cfg).init();
+    let mut optim = AdamW::for_run(&cfg);
     let mut loader = EpochLoader::new(data.train.n_samples(), cfg.epochs, cfg.batch_size, cfg.seed)?;
     let total = loader.total_batches();
     let params = cfg.model.params();

@@ -3,7 +3,7 @@
 //! timed after warmup, for benchmarks on any device without a corpus.
 
 use super::config::TrainConfig;
-use super::run::adamw;
+use super::optimizer::AdamW;
 use crate::data::shuffle::{mix, SplitMix64};
 use crate::model::{DeviceChoice, Lm};
 use crate::objective::Objective;
@@ -50,7 +50,7 @@ pub fn throughput(cfg: &TrainConfig, objective: &dyn Objective, device: &DeviceC
     let ad = device.device.clone().autodiff();
     device.device.seed(cfg.seed);
     let mut model: Lm = model_cfg.init_seeded(cfg.seed, &ad);
-    let mut optim = adamw(cfg).init();
+    let mut optim = AdamW::for_run(cfg);
     let (vocab, len) = (model_cfg.vocab_size as u64, model_cfg.seq_len + 1);
     let mut rng = SplitMix64::new(mix(cfg.seed, 0xbe7c));
     let mut times = Vec::with_capacity(steps);

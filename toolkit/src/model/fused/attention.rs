@@ -8,7 +8,7 @@
 //! halves of each head. Scores are q.k / sqrt(Dh), causal ones masked above the diagonal.
 
 use super::matmul::{matmul_into, Operand};
-use super::vector::{dot, exp, max, multiversion, sum};
+use super::vector::{dot, exp, max, multiversion, sum, zeros};
 use rayon::prelude::*;
 
 /// Sizes of one attention call.
@@ -195,7 +195,7 @@ pub fn forward(d: &Dims, qkv: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Ve
     assert!(qkv.len() == 3 * n, "attention: qkv must be [B,S,3,H,Dh]");
     assert!(cos.len() == d.rope_batch * d.s * d.dh / 2 && sin.len() == cos.len(), "attention: rope tables");
     let scale = 1.0 / (d.dh as f32).sqrt();
-    let mut o = vec![0.0f32; n];
+    let mut o = zeros(n);
     let mut lse = vec![0.0f32; d.b * d.h * d.s];
     let out = Out(o.as_mut_ptr());
     lse.par_chunks_mut(d.s).enumerate().for_each_init(
@@ -221,7 +221,7 @@ pub fn backward(d: &Dims, qkv: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &
     assert!(qkv.len() == 3 * n && o.len() == n && g.len() == n && lse.len() == d.b * d.h * d.s);
     let (s, dh) = (d.s, d.dh);
     let scale = 1.0 / (dh as f32).sqrt();
-    let mut dqkv = vec![0.0f32; 3 * n];
+    let mut dqkv = zeros(3 * n);
     let out = Out(dqkv.as_mut_ptr());
     lse.par_chunks(s).enumerate().for_each_init(
         || (Scratch::new(d, true), vec![0.0f32; s], vec![0.0f32; dh]),

@@ -4,6 +4,8 @@
 //! model did before the kernels (measured no slower on an H200 than before).
 
 #[cfg(feature = "flex")]
+mod adamw;
+#[cfg(feature = "flex")]
 mod attention;
 #[cfg(feature = "flex")]
 mod matmul;
@@ -111,6 +113,38 @@ pub fn rms_norm<const D: usize>(norm: &RmsNorm, x: Tensor<D>) -> Tensor<D> {
     norm.forward(x)
 }
 
+/// The hyperparameters and step count of one AdamW update (burn's AdamW with norm clipping).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamWStep {
+    /// Learning rate of this step.
+    pub lr: f64,
+    pub beta_1: f32,
+    pub beta_2: f32,
+    pub epsilon: f32,
+    pub weight_decay: f32,
+    /// The gradient is first scaled down to at most this L2 norm (over this tensor), if given.
+    pub clip_norm: Option<f32>,
+    /// Updates made so far, this one included (1 on the first).
+    pub time: i32,
+}
+
+/// One AdamW update of `param` from `grad` and the moments `[m, v]` (none before the first
+/// update): the new parameter, m and v. Two parallel passes on the CPU; `None` on other
+/// devices, which compose burn's optimizer instead.
+pub fn adamw_step<const D: usize>(param: Tensor<D>, grad: Tensor<D>, moments: Option<[Tensor<D>; 2]>, step: AdamWStep) -> Option<[Tensor<D>; 3]> {
+    #[cfg(feature = "flex")]
+    if on_flex(&param) {
+        use burn::backend::Dispatch;
+        let (dims, n) = (param.dims(), param.shape().num_elements());
+        let [m, v] = moments.unwrap_or_else(|| [param.zeros_like(), param.zeros_like()]);
+        let [p, g, m, v] = [param, grad, m, v].map(|t| t.into_dispatch());
+        let out: Tensor<2> = Tensor::<1>::from_dispatch(<Dispatch as extension::FusedOps>::adamw(p, g, m, v, step)).reshape([3, n]);
+        return Some([0, 1, 2].map(|i| out.clone().slice([i..i + 1, 0..n]).reshape(dims)));
+    }
+    let _ = (param, grad, moments, step);
+    None
+}
+
 #[cfg(feature = "flex")]
 fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
     t.device().inner() == Device::flex()
@@ -137,7 +171,7 @@ fn apply_rope(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
 
 #[cfg(feature = "flex")]
 mod extension {
-    use super::{attention, matmul, rms_norm, swiglu};
+    use super::{adamw, attention, matmul, rms_norm, swiglu, AdamWStep};
     use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
@@ -158,6 +192,8 @@ mod extension {
         fn matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self>;
         /// See [`super::rms_norm`].
         fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32) -> FloatTensor<Self>;
+        /// See [`super::adamw_step`]: [param | m | v], flattened.
+        fn adamw(param: FloatTensor<Self>, grad: FloatTensor<Self>, m: FloatTensor<Self>, v: FloatTensor<Self>, step: AdamWStep) -> FloatTensor<Self>;
     }
 
     /// The f32 elements of a contiguous tensor.
@@ -167,6 +203,13 @@ mod extension {
 
     fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
         FlexTensor::from_data(TensorData::new(values, shape.to_vec()))
+    }
+
+    /// The tensor itself when its elements lie in row-major order in one stretch of its storage
+    /// (an offset view such as an optimizer's moment is not copied, unlike `to_contiguous`),
+    /// else a contiguous copy.
+    fn contiguous(t: &FlexTensor) -> FlexTensor {
+        if t.layout().is_contiguous() { t.clone() } else { t.to_contiguous() }
     }
 
     /// The tensor itself (views included) when its strides are non-negative, else a copy.
@@ -196,7 +239,7 @@ mod extension {
         let last = shape.last_mut().expect("swiglu: a tensor of rank >= 1");
         assert!(*last % 2 == 0, "swiglu: the last dimension must hold gate and up halves");
         *last /= 2;
-        (t.to_contiguous(), shape)
+        (contiguous(t), shape)
     }
 
     fn dims(qkv: &FlexTensor, cos: &FlexTensor, causal: bool) -> attention::Dims {
@@ -229,7 +272,7 @@ mod extension {
     impl FusedOps for Flex {
         fn rope_attention(qkv: FlexTensor, cos: FlexTensor, sin: FlexTensor, causal: bool) -> FlexTensor {
             let d = dims(&qkv, &cos, causal);
-            let [qkv, cos, sin] = [&qkv, &cos, &sin].map(FlexTensor::to_contiguous);
+            let [qkv, cos, sin] = [&qkv, &cos, &sin].map(contiguous);
             attention_forward(&d, &qkv, &cos, &sin).0
         }
 
@@ -243,7 +286,30 @@ mod extension {
         }
 
         fn rms_norm(x: FlexTensor, gamma: FlexTensor, epsilon: f32) -> FlexTensor {
-            rms_norm_forward(&x.to_contiguous(), &gamma.to_contiguous(), epsilon).0
+            rms_norm_forward(&contiguous(&x), &contiguous(&gamma), epsilon).0
+        }
+
+        fn adamw(param: FlexTensor, grad: FlexTensor, m: FlexTensor, v: FlexTensor, step: AdamWStep) -> FlexTensor {
+            let [p, m, v] = [&param, &m, &v].map(contiguous);
+            let cols = p.layout().shape().last().copied().unwrap_or(1);
+            let g = if rows_of(&grad, cols).is_some() { grad } else { contiguous(&grad) };
+            let rows = rows_of(&g, cols).expect("a contiguous gradient reads as rows");
+            let out = adamw::step(f32s(&p), rows, f32s(&m), f32s(&v), &step);
+            let n = out.len();
+            tensor(out, &[n])
+        }
+    }
+
+    /// `t` as rows of its last dimension (`cols` elements) when it is contiguous or a 2-D view
+    /// whose rows are contiguous and evenly spaced.
+    fn rows_of(t: &FlexTensor, cols: usize) -> Option<adamw::Rows<'_>> {
+        let l = t.layout();
+        if let Some(data) = t.as_slice::<f32>() {
+            return Some(adamw::Rows { data, cols, stride: cols });
+        }
+        match (&l.shape()[..], l.strides()) {
+            (&[_, c], &[s, 1]) if c == cols && s >= c as isize => Some(adamw::Rows { data: &t.storage::<f32>()[l.start_offset()..], cols, stride: s as usize }),
+            _ => None,
         }
     }
 
@@ -256,7 +322,7 @@ mod extension {
 
         fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
             let (d, [qkv, o, lse, cos, sin]) = ops.state;
-            let g = grads.consume::<Flex>(&ops.node).to_contiguous();
+            let g = contiguous(&grads.consume::<Flex>(&ops.node));
             let dqkv = attention::backward(&d, f32s(&qkv), f32s(&o), f32s(&lse), f32s(&g), f32s(&cos), f32s(&sin));
             if let [Some(node)] = ops.parents {
                 grads.register::<Flex>(node.id, tensor(dqkv, &[d.b, d.s, 3, d.h, d.dh]));
@@ -273,7 +339,7 @@ mod extension {
 
         fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
             let gu = ops.state;
-            let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
+            let dy = contiguous(&grads.consume::<Flex>(&ops.node));
             let shape = gu.layout().shape().to_vec();
             let dgu = swiglu::backward(f32s(&gu), f32s(&dy), shape[shape.len() - 1] / 2);
             if let [Some(node)] = ops.parents {
@@ -311,7 +377,7 @@ mod extension {
 
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
             let [x, gamma, rstd] = ops.state;
-            let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
+            let dy = contiguous(&grads.consume::<Flex>(&ops.node));
             let [dx, dgamma] = rms_norm::backward(f32s(&x), f32s(&gamma), f32s(&rstd), f32s(&dy));
             let shapes = [x.layout().shape().to_vec(), gamma.layout().shape().to_vec()];
             for ((parent, grad), shape) in ops.parents.into_iter().zip([dx, dgamma]).zip(shapes) {
@@ -323,9 +389,16 @@ mod extension {
     }
 
     impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
+        /// Untracked: an optimizer's update is not differentiated.
+        fn adamw(param: FloatTensor<Self>, grad: FloatTensor<Self>, m: FloatTensor<Self>, v: FloatTensor<Self>, step: AdamWStep) -> FloatTensor<Self> {
+            use burn::backend::AutodiffBackend;
+            let [p, g, m, v] = [param, grad, m, v].map(Self::inner);
+            Self::from_inner(<Flex as FusedOps>::adamw(p, g, m, v, step))
+        }
+
         fn rope_attention(qkv: FloatTensor<Self>, cos: FloatTensor<Self>, sin: FloatTensor<Self>, causal: bool) -> FloatTensor<Self> {
             let nodes = [qkv.node()];
-            let [qkv, cos, sin] = [qkv, cos, sin].map(|t| t.into_primitive().to_contiguous());
+            let [qkv, cos, sin] = [qkv, cos, sin].map(|t| contiguous(&t.into_primitive()));
             let d = dims(&qkv, &cos, causal);
             let (o, lse) = attention_forward(&d, &qkv, &cos, &sin);
             match AttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
@@ -356,7 +429,7 @@ mod extension {
 
         fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32) -> FloatTensor<Self> {
             let nodes = [x.node(), gamma.node()];
-            let [x, gamma] = [x, gamma].map(|t| t.into_primitive().to_contiguous());
+            let [x, gamma] = [x, gamma].map(|t| contiguous(&t.into_primitive()));
             let (y, rstd) = rms_norm_forward(&x, &gamma, epsilon);
             match RmsNormBackward.prepare::<C>(nodes).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => prep.finish([x, gamma, rstd], y),

@@ -1,7 +1,7 @@
 //! RMSNorm over the last dimension as one CPU pass forward and one backward, rows in parallel
 //! (burn's composition makes six passes forward, each a new tensor).
 
-use super::vector::dot;
+use super::vector::{dot, zeros};
 use rayon::prelude::*;
 
 /// Rows per parallel task.
@@ -11,7 +11,7 @@ const ROWS: usize = 64;
 pub fn forward(x: &[f32], w: &[f32], eps: f32) -> (Vec<f32>, Vec<f32>) {
     let d = w.len();
     assert!(d > 0 && x.len() % d == 0, "rms_norm: input is not rows of the gain's width");
-    let (mut y, mut rstd) = (vec![0.0f32; x.len()], vec![0.0f32; x.len() / d]);
+    let (mut y, mut rstd) = (zeros(x.len()), vec![0.0f32; x.len() / d]);
     y.par_chunks_mut(ROWS * d).zip(rstd.par_chunks_mut(ROWS)).zip(x.par_chunks(ROWS * d)).for_each(|((y, rstd), x)| {
         for ((y, r), x) in y.chunks_exact_mut(d).zip(rstd.iter_mut()).zip(x.chunks_exact(d)) {
             *r = 1.0 / (dot(x, x) / d as f32 + eps).sqrt();
@@ -28,7 +28,7 @@ pub fn forward(x: &[f32], w: &[f32], eps: f32) -> (Vec<f32>, Vec<f32>) {
 pub fn backward(x: &[f32], w: &[f32], rstd: &[f32], dy: &[f32]) -> [Vec<f32>; 2] {
     let d = w.len();
     assert!(x.len() == dy.len() && x.len() == rstd.len() * d, "rms_norm: sizes differ");
-    let mut dx = vec![0.0f32; x.len()];
+    let mut dx = zeros(x.len());
     // One partial dw per task, summed in task order so the result does not depend on scheduling.
     let partials: Vec<Vec<f32>> = dx
         .par_chunks_mut(ROWS * d)

@@ -1,7 +1,7 @@
 //! SwiGLU's gate, silu(g) * u, as one CPU pass forward and one backward, in parallel chunks
 //! (burn's composition makes five passes and a libm exp per element).
 
-use super::vector::{multiversion, sigmoid};
+use super::vector::{multiversion, sigmoid, zeros};
 use rayon::prelude::*;
 
 /// Elements of output per parallel task (about).
@@ -16,7 +16,7 @@ fn rows_per_task(f: usize) -> usize {
 pub fn forward(gu: &[f32], f: usize) -> Vec<f32> {
     assert!(f > 0 && gu.len() % (2 * f) == 0, "swiglu: rows are not [gate | up] of width {f}");
     let rows = rows_per_task(f);
-    let mut y = vec![0.0f32; gu.len() / 2];
+    let mut y = zeros(gu.len() / 2);
     y.par_chunks_mut(rows * f).zip(gu.par_chunks(rows * 2 * f)).for_each(|(y, gu)| {
         for (y, gu) in y.chunks_exact_mut(f).zip(gu.chunks_exact(2 * f)) {
             let (g, u) = gu.split_at(f);
@@ -30,7 +30,7 @@ pub fn forward(gu: &[f32], f: usize) -> Vec<f32> {
 pub fn backward(gu: &[f32], dy: &[f32], f: usize) -> Vec<f32> {
     assert!(f > 0 && gu.len() == 2 * dy.len() && dy.len() % f == 0, "swiglu: sizes differ");
     let rows = rows_per_task(f);
-    let mut dgu = vec![0.0f32; gu.len()];
+    let mut dgu = zeros(gu.len());
     dgu.par_chunks_mut(rows * 2 * f).zip(gu.par_chunks(rows * 2 * f).zip(dy.par_chunks(rows * f))).for_each(|(dgu, (gu, dy))| {
         for ((dgu, gu), dy) in dgu.chunks_exact_mut(2 * f).zip(gu.chunks_exact(2 * f)).zip(dy.chunks_exact(f)) {
             let ((dg, du), (g, u)) = (dgu.split_at_mut(f), gu.split_at(f));

@@ -1,0 +1,107 @@
+//! One AdamW step for one parameter tensor (its gradient clipped by its own norm first) as two
+//! parallel passes: burn's composition makes about fifteen passes on one thread, 4% of a `10m`
+//! training step during which the other core waits. The arithmetic is burn's, in its order.
+
+use super::vector::multiversion;
+use super::AdamWStep;
+use rayon::prelude::*;
+
+/// Elements per parallel task (about).
+const CHUNK: usize = 1 << 14;
+
+/// A gradient read as rows of `cols` elements, row r starting at `data[r * stride]`: a
+/// contiguous tensor, or a column slice of a wider one (q, k and v's weights are slices of one
+/// product's gradient) without copying it.
+#[derive(Clone, Copy, Debug)]
+pub struct Rows<'a> {
+    pub data: &'a [f32],
+    pub cols: usize,
+    pub stride: usize,
+}
+
+impl Rows<'_> {
+    fn row(&self, r: usize) -> &[f32] {
+        &self.data[r * self.stride..r * self.stride + self.cols]
+    }
+}
+
+/// The updated parameter and moments, side by side in one vector [param | m | v]; `param`,
+/// `m` and `v` are contiguous rows of `grad.cols`.
+pub fn step(param: &[f32], grad: Rows, m: &[f32], v: &[f32], h: &AdamWStep) -> Vec<f32> {
+    let (n, cols) = (param.len(), grad.cols.max(1));
+    assert!(m.len() == n && v.len() == n && n % cols == 0, "adamw: sizes differ");
+    let rows = n / cols;
+    assert!(rows == 0 || (rows - 1) * grad.stride + cols <= grad.data.len(), "adamw: gradient rows leave its storage");
+    let per_task = (CHUNK / cols).max(1);
+    let scale = h.clip_norm.map_or(1.0, |c| clip_scale(grad, rows, per_task, c));
+    let c = Coefficients {
+        scale,
+        beta_1: h.beta_1,
+        beta_2: h.beta_2,
+        factor_1: 1.0 - h.beta_1,
+        factor_2: 1.0 - h.beta_2,
+        correction_1: 1.0 - h.beta_1.powi(h.time),
+        correction_2: 1.0 - h.beta_2.powi(h.time),
+        epsilon: h.epsilon,
+        keep: (1.0 - h.lr * h.weight_decay as f64) as f32,
+        lr: h.lr as f32,
+    };
+    let mut out = super::vector::zeros(3 * n);
+    let (p_out, rest) = out.split_at_mut(n);
+    let (m_out, v_out) = rest.split_at_mut(n);
+    let task = per_task * cols;
+    p_out
+        .par_chunks_mut(task)
+        .zip(m_out.par_chunks_mut(task).zip(v_out.par_chunks_mut(task)))
+        .enumerate()
+        .for_each(|(t, (p2, (m2, v2)))| {
+            let rows = p2.chunks_mut(cols).zip(m2.chunks_mut(cols)).zip(v2.chunks_mut(cols)).enumerate();
+            for (i, ((p2, m2), v2)) in rows {
+                let (r, at) = (t * per_task + i, (t * per_task + i) * cols);
+                let range = at..at + cols;
+                update(p2, m2, v2, &param[range.clone()], grad.row(r), &m[range.clone()], &v[range], &c);
+            }
+        });
+    out
+}
+
+/// The factor burn's norm clipping multiplies the gradient by: threshold / (norm + tiny), at
+/// most 1. Partial sums are taken per task and added in order, so the result does not depend on
+/// scheduling.
+fn clip_scale(grad: Rows, rows: usize, per_task: usize, threshold: f32) -> f32 {
+    let tasks = rows.div_ceil(per_task);
+    let partials: Vec<f64> = (0..tasks)
+        .into_par_iter()
+        .map(|t| (t * per_task..rows.min((t + 1) * per_task)).map(|r| grad.row(r).iter().map(|&g| g as f64 * g as f64).sum::<f64>()).sum())
+        .collect();
+    let norm = partials.iter().sum::<f64>().sqrt() as f32;
+    (threshold / (norm + f32::MIN_POSITIVE)).min(1.0)
+}
+
+/// Per-step constants of the update.
+struct Coefficients {
+    scale: f32,
+    beta_1: f32,
+    beta_2: f32,
+    factor_1: f32,
+    factor_2: f32,
+    correction_1: f32,
+    correction_2: f32,
+    epsilon: f32,
+    keep: f32,
+    lr: f32,
+}
+
+multiversion! {
+    fn update(p2: &mut [f32], m2: &mut [f32], v2: &mut [f32], p: &[f32], g: &[f32], m: &[f32], v: &[f32], c: &Coefficients) {
+        let n = p2.len();
+        let (m2, v2, p, g, m, v) = (&mut m2[..n], &mut v2[..n], &p[..n], &g[..n], &m[..n], &v[..n]);
+        for i in 0..n {
+            let g = g[i] * c.scale;
+            m2[i] = m[i] * c.beta_1 + g * c.factor_1;
+            v2[i] = v[i] * c.beta_2 + g * g * c.factor_2;
+            let delta = (m2[i] / c.correction_1) / ((v2[i] / c.correction_2).sqrt() + c.epsilon);
+            p2[i] = p[i] * c.keep - delta * c.lr;
+        }
+    }
+}

@@ -102,9 +102,12 @@ multiversion! {
                     let at = d.rope_row(b, i);
                     let (c, s) = (&cos[at..at + half], &sin[at..at + half]);
                     let ((o1, o2), (x1, x2)) = (out.split_at_mut(half), x.split_at(half));
-                    for (((o1, o2), (&x1, &x2)), (&c, &s)) in o1.iter_mut().zip(o2).zip(x1.iter().zip(x2)).zip(c.iter().zip(s)) {
-                        *o1 = (x1 * c - x2 * s) * scale;
-                        *o2 = (x1 * s + x2 * c) * scale;
+                    // Indexed with every length known to be `half`, so the loop vectorises
+                    // (zipped iterators stayed scalar: 4% of a 10m training step).
+                    let (o2, x1, x2) = (&mut o2[..half], &x1[..half], &x2[..half]);
+                    for j in 0..half {
+                        o1[j] = (x1[j] * c[j] - x2[j] * s[j]) * scale;
+                        o2[j] = (x1[j] * s[j] + x2[j] * c[j]) * scale;
                     }
                 }
             }
@@ -124,9 +127,10 @@ multiversion! {
                     let at = d.rope_row(b, i);
                     let (c, s) = (&cos[at..at + half], &sin[at..at + half]);
                     let ((t1, t2), (g1, g2)) = (tmp[..dh].split_at_mut(half), g.split_at(half));
-                    for (((t1, t2), (&g1, &g2)), (&c, &s)) in t1.iter_mut().zip(t2).zip(g1.iter().zip(g2)).zip(c.iter().zip(s)) {
-                        *t1 = (g1 * c + g2 * s) * scale;
-                        *t2 = (g2 * c - g1 * s) * scale;
+                    let (t1, t2, g1, g2) = (&mut t1[..half], &mut t2[..half], &g1[..half], &g2[..half]);
+                    for j in 0..half {
+                        t1[j] = (g1[j] * c[j] + g2[j] * s[j]) * scale;
+                        t2[j] = (g2[j] * c[j] - g1[j] * s[j]) * scale;
                     }
                     &tmp[..dh]
                 }
@@ -137,11 +141,39 @@ multiversion! {
     }
 }
 
-/// Scores of one head into `sc.p`, then softmax rows in place; returns nothing, fills `lse`.
-fn softmax_scores(d: &Dims, sc: &mut Scratch, lse: &mut [f32]) {
-    let s = d.s;
-    matmul_into(&mut sc.p, Operand::rows(&sc.q, s, d.dh), Operand::rows(&sc.k, s, d.dh).t());
-    softmax_rows(&mut sc.p, s, d.causal, lse);
+/// Query rows per block of a causal head: block r0..r1 attends to keys 0..r1 only, so the
+/// products skip the masked blocks above the diagonal (3/8 of the work at S = 128).
+const BLOCK: usize = 32;
+
+/// Row blocks (r0, r1) of a head: one block when not causal.
+fn blocks(d: &Dims) -> impl Iterator<Item = (usize, usize)> {
+    let step = if d.causal { BLOCK } else { d.s.max(1) };
+    (0..d.s).step_by(step).map(move |r0| (r0, (r0 + step).min(d.s)))
+}
+
+/// Scores q k^T of one head into `sc.p` ([S, S]), the blocks a causal head needs.
+fn scores(d: &Dims, sc: &mut Scratch) {
+    let (s, dh) = (d.s, d.dh);
+    for (r0, r1) in blocks(d) {
+        matmul_into(&mut sc.p[r0 * s..], s, Operand::block(&sc.q, dh, (r0, r1), (0, dh)), Operand::block(&sc.k, dh, (0, r1), (0, dh)).t());
+    }
+}
+
+/// out ([S, Dh]) = P x, P [S, S] zero above the diagonal when causal.
+fn p_times(d: &Dims, p: &[f32], x: &[f32], out: &mut [f32]) {
+    let (s, dh) = (d.s, d.dh);
+    for (r0, r1) in blocks(d) {
+        matmul_into(&mut out[r0 * dh..], dh, Operand::block(p, s, (r0, r1), (0, r1)), Operand::block(x, dh, (0, r1), (0, dh)));
+    }
+}
+
+/// out ([S, Dh]) = P^T x, P [S, S] zero above the diagonal when causal.
+fn pt_times(d: &Dims, p: &[f32], x: &[f32], out: &mut [f32]) {
+    let (s, dh) = (d.s, d.dh);
+    for (c0, c1) in blocks(d) {
+        let rows = if d.causal { (c0, s) } else { (0, s) };
+        matmul_into(&mut out[c0 * dh..], dh, Operand::block(p, s, rows, (c0, c1)).t(), Operand::block(x, dh, rows, (0, dh)));
+    }
 }
 
 multiversion! {
@@ -179,12 +211,15 @@ multiversion! {
 }
 
 multiversion! {
-    /// Score gradients in place: dS = P (dP - delta), row by row.
-    fn score_grads(dp: &mut [f32], p: &[f32], delta: &[f32], s: usize) {
-        for ((ds, p), &delta) in dp.chunks_exact_mut(s).zip(p.chunks_exact(s)).zip(delta) {
-            for (x, &p) in ds.iter_mut().zip(p) {
+    /// Score gradients in place: dS = P (dP - delta), row by row; 0 above the diagonal when
+    /// causal (dP is not computed there).
+    fn score_grads(dp: &mut [f32], p: &[f32], delta: &[f32], s: usize, causal: bool) {
+        for (i, ((ds, p), &delta)) in dp.chunks_exact_mut(s).zip(p.chunks_exact(s)).zip(delta).enumerate() {
+            let (live, masked) = ds.split_at_mut(if causal { i + 1 } else { s });
+            for (x, &p) in live.iter_mut().zip(p) {
                 *x = p * (*x - delta);
             }
+            masked.fill(0.0);
         }
     }
 }
@@ -205,8 +240,9 @@ pub fn forward(d: &Dims, qkv: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Ve
             gather(d, qkv, d.qkv(0), b, hh, Some((cos, sin, scale)), &mut sc.q);
             gather(d, qkv, d.qkv(1), b, hh, Some((cos, sin, 1.0)), &mut sc.k);
             gather(d, qkv, d.qkv(2), b, hh, None, &mut sc.v);
-            softmax_scores(d, sc, lse);
-            matmul_into(&mut sc.o, Operand::rows(&sc.p, d.s, d.s), Operand::rows(&sc.v, d.s, d.dh));
+            scores(d, sc);
+            softmax_rows(&mut sc.p, d.s, d.causal, lse);
+            p_times(d, &sc.p, &sc.v, &mut sc.o);
             let mut tmp = [];
             scatter(d, &sc.o, d.heads(), b, hh, None, out, &mut tmp);
         },
@@ -233,18 +269,20 @@ pub fn backward(d: &Dims, qkv: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &
             gather(d, g, d.heads(), b, hh, None, &mut sc.dq); // the output gradient, dO
             gather(d, o, d.heads(), b, hh, None, &mut sc.o);
             // P from the saved log-sum-exp; masked entries are exactly 0.
-            matmul_into(&mut sc.p, Operand::rows(&sc.q, s, dh), Operand::rows(&sc.k, s, dh).t());
+            scores(d, sc);
             probabilities(&mut sc.p, s, d.causal, lse);
             for (i, delta) in delta.iter_mut().enumerate() {
                 *delta = dot(&sc.dq[i * dh..][..dh], &sc.o[i * dh..][..dh]);
             }
-            // dV = P^T dO; dP = dO V^T; dS = P (dP - delta).
-            matmul_into(&mut sc.dv, Operand::rows(&sc.p, s, s).t(), Operand::rows(&sc.dq, s, dh));
-            matmul_into(&mut sc.dp, Operand::rows(&sc.dq, s, dh), Operand::rows(&sc.v, s, dh).t());
-            score_grads(&mut sc.dp, &sc.p, delta, s);
+            // dV = P^T dO; dP = dO V^T (the blocks P needs); dS = P (dP - delta), 0 where masked.
+            pt_times(d, &sc.p, &sc.dq, &mut sc.dv);
+            for (r0, r1) in blocks(d) {
+                matmul_into(&mut sc.dp[r0 * s..], s, Operand::block(&sc.dq, dh, (r0, r1), (0, dh)), Operand::block(&sc.v, dh, (0, r1), (0, dh)).t());
+            }
+            score_grads(&mut sc.dp, &sc.p, delta, s, d.causal);
             // Scores are (scale q_rot) . k_rot: dq_rot = scale dS k_rot, dk_rot = dS^T (scale q_rot).
-            matmul_into(&mut sc.dq, Operand::rows(&sc.dp, s, s), Operand::rows(&sc.k, s, dh));
-            matmul_into(&mut sc.dk, Operand::rows(&sc.dp, s, s).t(), Operand::rows(&sc.q, s, dh));
+            p_times(d, &sc.dp, &sc.k, &mut sc.dq);
+            pt_times(d, &sc.dp, &sc.q, &mut sc.dk);
             scatter(d, &sc.dq, d.qkv(0), b, hh, Some((cos, sin, scale)), out, tmp);
             scatter(d, &sc.dk, d.qkv(1), b, hh, Some((cos, sin, 1.0)), out, tmp);
             scatter(d, &sc.dv, d.qkv(2), b, hh, None, out, tmp);

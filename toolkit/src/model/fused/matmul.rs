@@ -16,9 +16,9 @@ pub struct Operand<'a> {
 }
 
 impl<'a> Operand<'a> {
-    /// A contiguous row-major [rows, cols] matrix.
-    pub fn rows(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        Operand { data, offset: 0, shape: [rows, cols], strides: [cols, 1] }
+    /// Rows r0..r1 and columns c0..c1 of a row-major matrix `width` columns wide.
+    pub fn block(data: &'a [f32], width: usize, (r0, r1): (usize, usize), (c0, c1): (usize, usize)) -> Self {
+        Operand { data, offset: r0 * width + c0, shape: [r1 - r0, c1 - c0], strides: [width, 1] }
     }
 
     /// The same elements read as the transpose.
@@ -43,31 +43,34 @@ pub fn matmul(a: Operand, b: Operand) -> Vec<f32> {
     // SAFETY: the capacity holds m x n elements, all of which `product` writes; then the
     // length can cover them.
     unsafe {
-        product(out.as_mut_ptr(), a, b, parallel);
+        product(out.as_mut_ptr(), n, a, b, parallel);
         out.set_len(m * n);
     }
     out
 }
 
-/// dst (row-major [m, n]) = a [m, k] times b [k, n], on the calling thread (for callers that
-/// already run in parallel, like attention's heads).
-pub fn matmul_into(dst: &mut [f32], a: Operand, b: Operand) {
-    assert_eq!(dst.len(), a.shape[0] * b.shape[1], "matmul: output size");
-    // SAFETY: dst holds exactly m x n elements.
-    unsafe { product(dst.as_mut_ptr(), a, b, false) }
+/// dst = a [m, k] times b [k, n], row i of the product at dst[i * ld..][..n], on the calling
+/// thread (for callers that already run in parallel, like attention's heads).
+pub fn matmul_into(dst: &mut [f32], ld: usize, a: Operand, b: Operand) {
+    let (m, n) = (a.shape[0], b.shape[1]);
+    assert!(ld >= n && (m == 0 || (m - 1) * ld + n <= dst.len()), "matmul: output size");
+    // SAFETY: dst holds rows of n elements ld apart.
+    unsafe { product(dst.as_mut_ptr(), ld, a, b, false) }
 }
 
-/// Writes a times b to dst[0..m n] (row-major) without reading it.
+/// Writes a times b to dst (rows `ld` apart) without reading it.
 ///
 /// # Safety
-/// `dst` must be valid for m x n writes of f32.
-unsafe fn product(dst: *mut f32, a: Operand, b: Operand, parallel: bool) {
+/// `dst` must be valid for writes of m rows of n f32, `ld` apart.
+unsafe fn product(dst: *mut f32, ld: usize, a: Operand, b: Operand, parallel: bool) {
     let ([m, k], [k2, n]) = (a.shape, b.shape);
     assert_eq!(k, k2, "matmul: inner sizes differ ({m}x{k} times {k2}x{n})");
     assert!(a.in_bounds() && b.in_bounds(), "matmul: operand strides leave its storage");
     if k == 0 {
-        // SAFETY: the caller guarantees m x n writable elements.
-        unsafe { std::ptr::write_bytes(dst, 0, m * n) };
+        for i in 0..m {
+            // SAFETY: the caller guarantees row i's n writable elements.
+            unsafe { std::ptr::write_bytes(dst.add(i * ld), 0, n) };
+        }
         return;
     }
     let parallelism = if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
@@ -76,7 +79,7 @@ unsafe fn product(dst: *mut f32, a: Operand, b: Operand, parallel: bool) {
     unsafe {
         gemm::gemm(
             m, n, k,
-            dst, 1, n as isize, false,
+            dst, 1, ld as isize, false,
             a.data.as_ptr().add(a.offset), a.strides[1] as isize, a.strides[0] as isize,
             b.data.as_ptr().add(b.offset), b.strides[1] as isize, b.strides[0] as isize,
             0.0, 1.0, false, false, false,
@@ -99,11 +102,18 @@ mod tests {
         let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.5).collect();
         let want = naive(&a, &b, m, k, n);
-        let op = Operand::rows;
+        let op = |data, rows, cols| Operand::block(data, cols, (0, rows), (0, cols));
         assert_eq!(matmul(op(&a, m, k), op(&b, k, n)), want);
         let mut into = vec![f32::NAN; m * n];
-        super::matmul_into(&mut into, op(&a, m, k), op(&b, k, n));
+        super::matmul_into(&mut into, n, op(&a, m, k), op(&b, k, n));
         assert_eq!(into, want);
+        // Into rows 2 apart from their width: the gaps are left alone.
+        let mut wide = vec![f32::NAN; m * (n + 2)];
+        super::matmul_into(&mut wide, n + 2, op(&a, m, k), op(&b, k, n));
+        for i in 0..m {
+            assert_eq!(wide[i * (n + 2)..][..n], want[i * n..][..n]);
+            assert!(wide[i * (n + 2) + n..][..2].iter().all(|x| x.is_nan()));
+        }
         // b^T stored row-major, read back through its transpose.
         let bt: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
         assert_eq!(matmul(op(&a, m, k), op(&bt, n, k).t()), want);

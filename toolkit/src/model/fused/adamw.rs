@@ -3,6 +3,7 @@
 //! training step during which the other core waits. The arithmetic is burn's, in its order.
 
 use super::vector::multiversion;
+use std::mem::MaybeUninit;
 use super::AdamWStep;
 use rayon::prelude::*;
 
@@ -46,8 +47,8 @@ pub fn step(param: &[f32], grad: Rows, m: &[f32], v: &[f32], h: &AdamWStep) -> V
         keep: (1.0 - h.lr * h.weight_decay as f64) as f32,
         lr: h.lr as f32,
     };
-    let mut out = super::vector::zeros(3 * n);
-    let (p_out, rest) = out.split_at_mut(n);
+    let mut out = Vec::with_capacity(3 * n);
+    let (p_out, rest) = out.spare_capacity_mut()[..3 * n].split_at_mut(n);
     let (m_out, v_out) = rest.split_at_mut(n);
     let task = per_task * cols;
     p_out
@@ -62,6 +63,8 @@ pub fn step(param: &[f32], grad: Rows, m: &[f32], v: &[f32], h: &AdamWStep) -> V
                 update(p2, m2, v2, &param[range.clone()], grad.row(r), &m[range.clone()], &v[range], &c);
             }
         });
+    // SAFETY: `update` wrote every row of every chunk of the three parts, all 3n elements.
+    unsafe { out.set_len(3 * n) };
     out
 }
 
@@ -93,15 +96,18 @@ struct Coefficients {
 }
 
 multiversion! {
-    fn update(p2: &mut [f32], m2: &mut [f32], v2: &mut [f32], p: &[f32], g: &[f32], m: &[f32], v: &[f32], c: &Coefficients) {
+    /// Writes every element of p2, m2 and v2.
+    fn update(p2: &mut [MaybeUninit<f32>], m2: &mut [MaybeUninit<f32>], v2: &mut [MaybeUninit<f32>], p: &[f32], g: &[f32], m: &[f32], v: &[f32], c: &Coefficients) {
         let n = p2.len();
         let (m2, v2, p, g, m, v) = (&mut m2[..n], &mut v2[..n], &p[..n], &g[..n], &m[..n], &v[..n]);
         for i in 0..n {
             let g = g[i] * c.scale;
-            m2[i] = m[i] * c.beta_1 + g * c.factor_1;
-            v2[i] = v[i] * c.beta_2 + g * g * c.factor_2;
-            let delta = (m2[i] / c.correction_1) / ((v2[i] / c.correction_2).sqrt() + c.epsilon);
-            p2[i] = p[i] * c.keep - delta * c.lr;
+            let m_new = m[i] * c.beta_1 + g * c.factor_1;
+            let v_new = v[i] * c.beta_2 + g * g * c.factor_2;
+            let delta = (m_new / c.correction_1) / ((v_new / c.correction_2).sqrt() + c.epsilon);
+            m2[i].write(m_new);
+            v2[i].write(v_new);
+            p2[i].write(p[i] * c.keep - delta * c.lr);
         }
     }
 }

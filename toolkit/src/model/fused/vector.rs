@@ -2,6 +2,8 @@
 //! scalar call and was 12% of a CPU training step), sums with several accumulators, and
 //! [`multiversion`], which compiles a loop for the widest vector unit the CPU has.
 
+use std::mem::MaybeUninit;
+
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_145_75; // ln 2 split so n * LN2_HI is exact for |n| <= 128
 const LN2_LO: f32 = 1.428_606_8e-6;
@@ -78,15 +80,25 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// n zeros written by all cores, a chunk each: `vec![0.0; n]` zeroes on the calling thread
-/// while the other cores wait (3% of a `10m` training step, for the fused kernels' outputs).
-pub fn zeros(n: usize) -> Vec<f32> {
+/// n floats written in parallel, chunk i (`chunk` elements, the last one shorter) by
+/// `fill(i, chunk)`, which also returns that chunk's result; the chunks are fresh memory,
+/// written once: zeroing outputs first (`vec![0.0; n]`) cost 3% of a `10m` training step.
+///
+/// # Safety
+/// `fill` must write every element of each chunk it is given.
+pub unsafe fn par_written<R: Send>(n: usize, chunk: usize, fill: impl Fn(usize, &mut [MaybeUninit<f32>]) -> R + Sync) -> (Vec<f32>, Vec<R>) {
     use rayon::prelude::*;
     let mut v = Vec::with_capacity(n);
-    v.spare_capacity_mut().par_chunks_mut(1 << 15).for_each(|c| c.fill(std::mem::MaybeUninit::new(0.0)));
-    // SAFETY: the loop above initialised all n elements of the capacity.
+    let results = v.spare_capacity_mut()[..n].par_chunks_mut(chunk.max(1)).enumerate().map(|(i, c)| fill(i, c)).collect();
+    // SAFETY: the caller's `fill` wrote every chunk of the n elements.
     unsafe { v.set_len(n) };
-    v
+    (v, results)
+}
+
+/// n zeros, written by all cores.
+pub fn zeros(n: usize) -> Vec<f32> {
+    // SAFETY: every chunk is filled.
+    unsafe { par_written(n, 1 << 15, |_, c| c.fill(MaybeUninit::new(0.0))).0 }
 }
 
 /// Defines a function whose body is compiled for AVX-512, for AVX2 and for the baseline, the
@@ -153,6 +165,15 @@ mod tests {
         for n in [0, 1, 100_003] {
             let z = super::zeros(n);
             assert!(z.len() == n && z.iter().all(|&x| x == 0.0));
+            // SAFETY: every element of each chunk is written.
+            let (v, firsts) = unsafe {
+                super::par_written(n, 1000, |i, c| {
+                    c.iter_mut().enumerate().for_each(|(j, x)| *x = std::mem::MaybeUninit::new((i * 1000 + j) as f32));
+                    i * 1000
+                })
+            };
+            assert!(v.iter().enumerate().all(|(j, &x)| x == j as f32));
+            assert_eq!(firsts, (0..n.div_ceil(1000)).map(|i| i * 1000).collect::<Vec<_>>());
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Benchmark: training tokens/s of dclab (flex, CPU) against a PyTorch CPU reference of the
 //! identical architecture, batch, sequence length and thread count (bench/torch_train.py),
 //! for AR and masked diffusion at the 1m and 10m presets, printed side by side with the ratio.
-//! The two sides alternate for three rounds (this machine's speed drifts by 20% within a
+//! The two sides alternate for five rounds (this machine's speed drifts by 20% within a
 //! minute); the table gives each side's median and the range of the per-round ratios.
 //!
 //! Run: `bench/install_torch.sh && cargo bench -p dclab --bench train`.
@@ -25,7 +25,7 @@ fn main() {
     println!("training throughput, batch {batch} x seq_len {seq_len}, char vocab {vocab}, {threads} threads; tokens = batch * seq_len per step");
     println!("{:<6} {:<10} {:>10} {:>14} {:>14} {:>7} {:>13}", "model", "objective", "params", "dclab tok/s", "torch tok/s", "ratio", "round ratios");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    for (name, steps) in [("1m", 12usize), ("10m", 4)] {
+    for (name, steps) in [("1m", 12usize), ("10m", 6)] {
         let (d, h, l) = preset(name).unwrap();
         for objective in ["ar", "diffusion"] {
             let model = ModelConfig::new(vocab, d, h, l, seq_len);
@@ -88,7 +88,7 @@ fn main() {
 }
 
 /// Alternating rounds of each side per row.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();

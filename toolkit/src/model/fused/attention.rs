@@ -7,7 +7,7 @@
 //! position per token). Rotation: (x1, x2) -> (x1 cos - x2 sin, x1 sin + x2 cos) on the two
 //! halves of each head. Scores are q.k / sqrt(Dh), causal ones masked above the diagonal.
 
-use super::matmul::{matmul_into, Operand};
+use super::matmul::{matmul_into, matmul_to, Operand};
 use super::vector::{dot, exp, max, multiversion, sum, zeros};
 use rayon::prelude::*;
 
@@ -53,26 +53,27 @@ impl Rows {
     fn at(self, d: &Dims, b: usize, i: usize, hh: usize) -> usize {
         (b * d.s + i) * self.stride + self.offset + hh * d.dh
     }
+    /// Head `hh` of batch `b` in `data`, read in place as an [S, Dh] operand.
+    fn head<'a>(self, d: &Dims, data: &'a [f32], b: usize, hh: usize) -> Operand<'a> {
+        Operand { data, offset: self.at(d, b, 0, hh), shape: [d.s, d.dh], strides: [self.stride, 1] }
+    }
 }
 
 /// Per-thread buffers for one (batch, head).
 struct Scratch {
     q: Vec<f32>,
     k: Vec<f32>,
-    v: Vec<f32>,
-    o: Vec<f32>,
     p: Vec<f32>,
     dp: Vec<f32>,
     dq: Vec<f32>,
     dk: Vec<f32>,
-    dv: Vec<f32>,
 }
 
 impl Scratch {
     fn new(d: &Dims, backward: bool) -> Self {
         let (sd, ss) = (d.s * d.dh, d.s * d.s);
         let bw = |n: usize| vec![0.0; if backward { n } else { 0 }];
-        Scratch { q: vec![0.0; sd], k: vec![0.0; sd], v: vec![0.0; sd], o: vec![0.0; sd], p: vec![0.0; ss], dp: bw(ss), dq: bw(sd), dk: bw(sd), dv: bw(sd) }
+        Scratch { q: vec![0.0; sd], k: vec![0.0; sd], p: vec![0.0; ss], dp: bw(ss), dq: bw(sd), dk: bw(sd) }
     }
 }
 
@@ -86,6 +87,10 @@ impl Out {
     /// Copies `src` to `self[at..at + src.len()]`; callers write disjoint ranges.
     unsafe fn write(self, at: usize, src: &[f32]) {
         unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.0.add(at), src.len()) }
+    }
+    /// Where element `at` goes; callers write disjoint ranges.
+    unsafe fn at(self, at: usize) -> *mut f32 {
+        unsafe { self.0.add(at) }
     }
 }
 
@@ -154,25 +159,32 @@ fn blocks(d: &Dims) -> impl Iterator<Item = (usize, usize)> {
 /// Scores q k^T of one head into `sc.p` ([S, S]), the blocks a causal head needs.
 fn scores(d: &Dims, sc: &mut Scratch) {
     let (s, dh) = (d.s, d.dh);
+    let (q, k) = (Operand::block(&sc.q, dh, (0, s), (0, dh)), Operand::block(&sc.k, dh, (0, s), (0, dh)));
     for (r0, r1) in blocks(d) {
-        matmul_into(&mut sc.p[r0 * s..], s, Operand::block(&sc.q, dh, (r0, r1), (0, dh)), Operand::block(&sc.k, dh, (0, r1), (0, dh)).t());
+        matmul_into(&mut sc.p[r0 * s..], s, q.sub((r0, r1), (0, dh)), k.sub((0, r1), (0, dh)).t());
     }
 }
 
-/// out ([S, Dh]) = P x, P [S, S] zero above the diagonal when causal.
-fn p_times(d: &Dims, p: &[f32], x: &[f32], out: &mut [f32]) {
-    let (s, dh) = (d.s, d.dh);
+/// dst (rows `ld` apart) = P x for P [S, S] (zero above the diagonal when causal), x [S, Dh].
+///
+/// # Safety
+/// As [`matmul_to`] for S rows of Dh.
+unsafe fn p_times(d: &Dims, p: Operand, x: Operand, dst: *mut f32, ld: usize) {
     for (r0, r1) in blocks(d) {
-        matmul_into(&mut out[r0 * dh..], dh, Operand::block(p, s, (r0, r1), (0, r1)), Operand::block(x, dh, (0, r1), (0, dh)));
+        // SAFETY: rows r0..r1 of the caller's output.
+        unsafe { matmul_to(dst.add(r0 * ld), ld, p.sub((r0, r1), (0, r1)), x.sub((0, r1), (0, d.dh))) };
     }
 }
 
-/// out ([S, Dh]) = P^T x, P [S, S] zero above the diagonal when causal.
-fn pt_times(d: &Dims, p: &[f32], x: &[f32], out: &mut [f32]) {
-    let (s, dh) = (d.s, d.dh);
+/// dst (rows `ld` apart) = P^T x for P [S, S] (zero above the diagonal when causal), x [S, Dh].
+///
+/// # Safety
+/// As [`matmul_to`] for S rows of Dh.
+unsafe fn pt_times(d: &Dims, p: Operand, x: Operand, dst: *mut f32, ld: usize) {
     for (c0, c1) in blocks(d) {
-        let rows = if d.causal { (c0, s) } else { (0, s) };
-        matmul_into(&mut out[c0 * dh..], dh, Operand::block(p, s, rows, (c0, c1)).t(), Operand::block(x, dh, rows, (0, dh)));
+        let rows = if d.causal { (c0, d.s) } else { (0, d.s) };
+        // SAFETY: rows c0..c1 of the caller's output.
+        unsafe { matmul_to(dst.add(c0 * ld), ld, p.sub(rows, (c0, c1)).t(), x.sub(rows, (0, d.dh))) };
     }
 }
 
@@ -239,12 +251,12 @@ pub fn forward(d: &Dims, qkv: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Ve
             let (b, hh) = (bh / d.h, bh % d.h);
             gather(d, qkv, d.qkv(0), b, hh, Some((cos, sin, scale)), &mut sc.q);
             gather(d, qkv, d.qkv(1), b, hh, Some((cos, sin, 1.0)), &mut sc.k);
-            gather(d, qkv, d.qkv(2), b, hh, None, &mut sc.v);
             scores(d, sc);
             softmax_rows(&mut sc.p, d.s, d.causal, lse);
-            p_times(d, &sc.p, &sc.v, &mut sc.o);
-            let mut tmp = [];
-            scatter(d, &sc.o, d.heads(), b, hh, None, out, &mut tmp);
+            // O = P V, V read in place and O written straight into this head's output rows.
+            let p = Operand::block(&sc.p, d.s, (0, d.s), (0, d.s));
+            // SAFETY: head (b, hh)'s rows of the output, which no other head writes.
+            unsafe { p_times(d, p, d.qkv(2).head(d, qkv, b, hh), out.at(d.heads().at(d, b, 0, hh)), d.heads().stride) };
         },
     );
     (o, lse)
@@ -265,27 +277,34 @@ pub fn backward(d: &Dims, qkv: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &
             let (b, hh) = (bh / d.h, bh % d.h);
             gather(d, qkv, d.qkv(0), b, hh, Some((cos, sin, scale)), &mut sc.q);
             gather(d, qkv, d.qkv(1), b, hh, Some((cos, sin, 1.0)), &mut sc.k);
-            gather(d, qkv, d.qkv(2), b, hh, None, &mut sc.v);
-            gather(d, g, d.heads(), b, hh, None, &mut sc.dq); // the output gradient, dO
-            gather(d, o, d.heads(), b, hh, None, &mut sc.o);
+            // V, dO and O are read in place.
+            let (v, d_o) = (d.qkv(2).head(d, qkv, b, hh), d.heads().head(d, g, b, hh));
             // P from the saved log-sum-exp; masked entries are exactly 0.
             scores(d, sc);
             probabilities(&mut sc.p, s, d.causal, lse);
             for (i, delta) in delta.iter_mut().enumerate() {
-                *delta = dot(&sc.dq[i * dh..][..dh], &sc.o[i * dh..][..dh]);
+                let at = d.heads().at(d, b, i, hh);
+                *delta = dot(&g[at..][..dh], &o[at..][..dh]);
             }
-            // dV = P^T dO; dP = dO V^T (the blocks P needs); dS = P (dP - delta), 0 where masked.
-            pt_times(d, &sc.p, &sc.dq, &mut sc.dv);
+            // dV = P^T dO, straight into dqkv; dP = dO V^T (the blocks P needs);
+            // dS = P (dP - delta), 0 where masked.
+            let p = Operand::block(&sc.p, s, (0, s), (0, s));
+            // SAFETY: head (b, hh)'s v rows of dqkv, which no other head writes.
+            unsafe { pt_times(d, p, d_o, out.at(d.qkv(2).at(d, b, 0, hh)), d.qkv(2).stride) };
             for (r0, r1) in blocks(d) {
-                matmul_into(&mut sc.dp[r0 * s..], s, Operand::block(&sc.dq, dh, (r0, r1), (0, dh)), Operand::block(&sc.v, dh, (0, r1), (0, dh)).t());
+                matmul_into(&mut sc.dp[r0 * s..], s, d_o.sub((r0, r1), (0, dh)), v.sub((0, r1), (0, dh)).t());
             }
             score_grads(&mut sc.dp, &sc.p, delta, s, d.causal);
             // Scores are (scale q_rot) . k_rot: dq_rot = scale dS k_rot, dk_rot = dS^T (scale q_rot).
-            p_times(d, &sc.dp, &sc.k, &mut sc.dq);
-            pt_times(d, &sc.dp, &sc.q, &mut sc.dk);
+            let ds = Operand::block(&sc.dp, s, (0, s), (0, s));
+            let (q, k) = (Operand::block(&sc.q, dh, (0, s), (0, dh)), Operand::block(&sc.k, dh, (0, s), (0, dh)));
+            // SAFETY: the scratch buffers hold S rows of Dh.
+            unsafe {
+                p_times(d, ds, k, sc.dq.as_mut_ptr(), dh);
+                pt_times(d, ds, q, sc.dk.as_mut_ptr(), dh);
+            }
             scatter(d, &sc.dq, d.qkv(0), b, hh, Some((cos, sin, scale)), out, tmp);
             scatter(d, &sc.dk, d.qkv(1), b, hh, Some((cos, sin, 1.0)), out, tmp);
-            scatter(d, &sc.dv, d.qkv(2), b, hh, None, out, tmp);
         },
     );
     dqkv

@@ -21,6 +21,12 @@ impl<'a> Operand<'a> {
         Operand { data, offset: r0 * width + c0, shape: [r1 - r0, c1 - c0], strides: [width, 1] }
     }
 
+    /// Rows r0..r1 and columns c0..c1 of this operand.
+    pub fn sub(self, (r0, r1): (usize, usize), (c0, c1): (usize, usize)) -> Self {
+        assert!(r0 <= r1 && r1 <= self.shape[0] && c0 <= c1 && c1 <= self.shape[1], "matmul: block outside the operand");
+        Operand { offset: self.offset + r0 * self.strides[0] + c0 * self.strides[1], shape: [r1 - r0, c1 - c0], ..self }
+    }
+
     /// The same elements read as the transpose.
     pub fn t(self) -> Self {
         Operand { shape: [self.shape[1], self.shape[0]], strides: [self.strides[1], self.strides[0]], ..self }
@@ -55,7 +61,16 @@ pub fn matmul_into(dst: &mut [f32], ld: usize, a: Operand, b: Operand) {
     let (m, n) = (a.shape[0], b.shape[1]);
     assert!(ld >= n && (m == 0 || (m - 1) * ld + n <= dst.len()), "matmul: output size");
     // SAFETY: dst holds rows of n elements ld apart.
-    unsafe { product(dst.as_mut_ptr(), ld, a, b, false) }
+    unsafe { matmul_to(dst.as_mut_ptr(), ld, a, b) }
+}
+
+/// [`matmul_into`] through a raw pointer, for threads writing disjoint rows of one output.
+///
+/// # Safety
+/// `dst` must be valid for writes of m rows of n f32, `ld` apart, that no one else accesses.
+pub unsafe fn matmul_to(dst: *mut f32, ld: usize, a: Operand, b: Operand) {
+    // SAFETY: passed on from the caller.
+    unsafe { product(dst, ld, a, b, false) }
 }
 
 /// Writes a times b to dst (rows `ld` apart) without reading it.

@@ -158,32 +158,34 @@ fn fused_matmul_equals_burns_on_views() {
 }
 
 #[test]
-fn fused_adamw_equals_burns_with_clipping_and_strided_gradients() {
-    use burn::grad_clipping::GradientClipping;
+fn fused_adamw_equals_burns_on_scaled_and_strided_gradients() {
     use burn::optim::{AdamWConfig, Optimizer};
-    use dclab::model::fused::{adamw_step, AdamWStep};
+    use dclab::model::fused::{adamw_step, sum_squares, AdamWStep};
     let device = Device::flex();
     device.seed(11);
     let burns = AdamWConfig::new().with_beta_1(0.9).with_beta_2(0.95).with_epsilon(1e-8).with_weight_decay(0.1).build();
-    // Gradient scales that do and do not trigger the clip at 1.0; contiguous gradients and
-    // column slices of a wider one (as q, k and v's weights get).
-    for (scale, strided) in [(100.0, false), (100.0, true), (1e-3, false), (1e-3, true)] {
+    // Clip factors of 1 and below; contiguous gradients and column slices of a wider one (as
+    // q, k and v's weights get).
+    for (grad_scale, strided) in [(1.0f32, false), (1.0, true), (0.3, false), (0.3, true)] {
         let (rows, cols) = (37, 129);
         let mut fused_p = random([rows, cols], &device);
         let mut burn_p = fused_p.clone();
         let (mut moments, mut state) = (None, None);
         for time in 1..=3 {
-            let wide = random([rows, 3 * cols], &device) * scale;
+            let wide = random([rows, 3 * cols], &device);
             let grad = if strided { wide.slice([0..rows, cols..2 * cols]) } else { wide.slice([0..rows, 0..cols]) * 1.0 };
+            let want = grad.clone().square().sum().into_scalar::<f32>() as f64;
+            let got = sum_squares(grad.clone());
+            assert!((got - want).abs() <= 1e-5 * want, "sum of squares {got} vs {want} (strided {strided})");
             let lr = 1e-3 * time as f64;
-            let step = AdamWStep { lr, beta_1: 0.9, beta_2: 0.95, epsilon: 1e-8, weight_decay: 0.1, clip_norm: Some(1.0), time };
+            let step = AdamWStep { lr, beta_1: 0.9, beta_2: 0.95, epsilon: 1e-8, weight_decay: 0.1, grad_scale, time };
             let [p, m, v] = adamw_step(fused_p, grad.clone(), moments, step).expect("flex runs the fused step");
-            let (p2, s2) = burns.step(lr, burn_p, GradientClipping::Norm(1.0).clip_gradient(grad), state);
+            let (p2, s2) = burns.step(lr, burn_p, grad.mul_scalar(grad_scale), state);
             let s = s2.clone().expect("state").momentum;
             for (what, f, b) in [("param", &p, &p2), ("m", &m, &s.moment_1), ("v", &v, &s.moment_2)] {
                 let tol = 1e-6 * b.clone().abs().max().into_scalar::<f32>().max(1e-6);
                 let diff = max_abs_diff(f.clone(), b.clone());
-                assert!(diff <= tol, "{what} after step {time} (grad x{scale}, strided {strided}): {diff} > {tol}");
+                assert!(diff <= tol, "{what} after step {time} (grad x{grad_scale}, strided {strided}): {diff} > {tol}");
             }
             (fused_p, burn_p, moments, state) = (p, p2, Some([m, v]), s2);
         }

@@ -66,7 +66,7 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
         }
         state = checkpoint::load_state(dir)?;
         model = checkpoint::load_model(dir, &cfg.model, &ad)?;
-        optim = optim.load(dir.join("optim.bpk")).map_err(|e| anyhow::anyhow!("loading optimizer state: {e:?}"))?;
+        optim = optim.load(dir.join("optim.bpk"))?;
         loader.skip_batches(state.step);
         eprintln!("resuming from {} at step {}/{total}", dir.display(), state.step);
     }
@@ -92,7 +92,7 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
             bail!("training loss is {value} at step {} of {total} ({}): stopping; try a lower --lr", step + 1, objective.name());
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(lr, model, grads);
+        (model, _) = optim.step(lr, model, grads);
         state.step += 1;
         state.train_seconds += started.elapsed().as_secs_f64();
         loss_sum += value;
@@ -129,7 +129,7 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
         state.metrics.push(row);
         if let (Some(o), Some(dir)) = (out, &last_dir) {
             write_metrics(&o.join("metrics.csv"), &state.metrics)?;
-            checkpoint::save(dir, &model, Some(&optim), &state)?;
+            checkpoint::save(dir, &model, Some(&optim.modules), &state)?;
         }
         on_event(Event::Eval { row: state.metrics.last().expect("just pushed"), total });
         if cfg.early_stopping.is_some_and(|p| state.evals_since_best >= p) {

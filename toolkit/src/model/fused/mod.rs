@@ -113,7 +113,7 @@ pub fn rms_norm<const D: usize>(norm: &RmsNorm, x: Tensor<D>) -> Tensor<D> {
     norm.forward(x)
 }
 
-/// The hyperparameters and step count of one AdamW update (burn's AdamW with norm clipping).
+/// The hyperparameters and step count of one AdamW update (burn's AdamW on a scaled gradient).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamWStep {
     /// Learning rate of this step.
@@ -122,8 +122,8 @@ pub struct AdamWStep {
     pub beta_2: f32,
     pub epsilon: f32,
     pub weight_decay: f32,
-    /// The gradient is first scaled down to at most this L2 norm (over this tensor), if given.
-    pub clip_norm: Option<f32>,
+    /// The gradient is multiplied by this first (the global-norm clip's factor, at most 1).
+    pub grad_scale: f32,
     /// Updates made so far, this one included (1 on the first).
     pub time: i32,
 }
@@ -143,6 +143,18 @@ pub fn adamw_step<const D: usize>(param: Tensor<D>, grad: Tensor<D>, moments: Op
     }
     let _ = (param, grad, moments, step);
     None
+}
+
+/// The sum of the squared elements of `t`, for the global gradient norm: one parallel pass on
+/// the CPU (column slices such as q, k and v's gradients read in place), burn's ops elsewhere.
+pub fn sum_squares<const D: usize>(t: Tensor<D>) -> f64 {
+    #[cfg(feature = "flex")]
+    if on_flex(&t) {
+        use burn::backend::Dispatch;
+        let s: Tensor<1> = Tensor::from_dispatch(<Dispatch as extension::FusedOps>::sum_squares(t.into_dispatch()));
+        return s.into_scalar::<f32>() as f64;
+    }
+    t.square().sum().into_scalar::<f32>() as f64
 }
 
 #[cfg(feature = "flex")]
@@ -194,6 +206,8 @@ mod extension {
         fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32) -> FloatTensor<Self>;
         /// See [`super::adamw_step`]: [param | m | v], flattened.
         fn adamw(param: FloatTensor<Self>, grad: FloatTensor<Self>, m: FloatTensor<Self>, v: FloatTensor<Self>, step: AdamWStep) -> FloatTensor<Self>;
+        /// See [`super::sum_squares`]: a one-element tensor.
+        fn sum_squares(x: FloatTensor<Self>) -> FloatTensor<Self>;
     }
 
     /// The f32 elements of a contiguous tensor.
@@ -298,6 +312,13 @@ mod extension {
             let n = out.len();
             tensor(out, &[n])
         }
+
+        fn sum_squares(x: FlexTensor) -> FlexTensor {
+            let (n, cols) = (x.layout().num_elements(), x.layout().shape().last().copied().unwrap_or(1));
+            let x = if rows_of(&x, cols).is_some() { x } else { contiguous(&x) };
+            let rows = rows_of(&x, cols).expect("a contiguous tensor reads as rows");
+            tensor(vec![adamw::sum_squares(rows, n) as f32], &[1])
+        }
     }
 
     /// `t` as rows of its last dimension (`cols` elements) when it is contiguous or a 2-D view
@@ -394,6 +415,12 @@ mod extension {
             use burn::backend::AutodiffBackend;
             let [p, g, m, v] = [param, grad, m, v].map(Self::inner);
             Self::from_inner(<Flex as FusedOps>::adamw(p, g, m, v, step))
+        }
+
+        /// Untracked: the gradient norm is not differentiated.
+        fn sum_squares(x: FloatTensor<Self>) -> FloatTensor<Self> {
+            use burn::backend::AutodiffBackend;
+            Self::from_inner(<Flex as FusedOps>::sum_squares(Self::inner(x)))
         }
 
         fn rope_attention(qkv: FloatTensor<Self>, cos: FloatTensor<Self>, sin: FloatTensor<Self>, causal: bool) -> FloatTensor<Self> {

@@ -4,9 +4,9 @@
 //! which the other core waits. The arithmetic is burn's, in its order.
 
 use super::vector::multiversion;
-use std::mem::MaybeUninit;
 use super::AdamWStep;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Elements per parallel task (about).
 const CHUNK: usize = 1 << 14;
@@ -16,8 +16,11 @@ const CHUNK: usize = 1 << 14;
 /// product's gradient) without copying it.
 #[derive(Clone, Copy, Debug)]
 pub struct Rows<'a> {
+    /// Storage from the first row on.
     pub data: &'a [f32],
+    /// Elements a row.
     pub cols: usize,
+    /// Elements from one row's start to the next's.
     pub stride: usize,
 }
 

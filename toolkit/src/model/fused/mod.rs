@@ -118,9 +118,13 @@ pub fn rms_norm<const D: usize>(norm: &RmsNorm, x: Tensor<D>) -> Tensor<D> {
 pub struct AdamWStep {
     /// Learning rate of this step.
     pub lr: f64,
+    /// Decay of the first moment.
     pub beta_1: f32,
+    /// Decay of the second moment.
     pub beta_2: f32,
+    /// Added to the second moment's root.
     pub epsilon: f32,
+    /// Decoupled weight decay (times the learning rate).
     pub weight_decay: f32,
     /// The gradient is multiplied by this first (the global-norm clip's factor, at most 1).
     pub grad_scale: f32,
@@ -129,7 +133,7 @@ pub struct AdamWStep {
 }
 
 /// One AdamW update of `param` from `grad` and the moments `[m, v]` (none before the first
-/// update): the new parameter, m and v. Two parallel passes on the CPU; `None` on other
+/// update): the new parameter, m and v. One parallel pass on the CPU; `None` on other
 /// devices, which compose burn's optimizer instead.
 pub fn adamw_step<const D: usize>(param: Tensor<D>, grad: Tensor<D>, moments: Option<[Tensor<D>; 2]>, step: AdamWStep) -> Option<[Tensor<D>; 3]> {
     #[cfg(feature = "flex")]

@@ -34,11 +34,11 @@ impl AdamW {
     }
 
     /// One step at learning rate `lr`: scales all gradients by min(1, max_norm / (norm + 1e-6))
-    /// for their global norm, then updates `model`. Returns the model and the norm before clipping.
-    pub fn step<M: Module>(&mut self, lr: LearningRate, model: M, grads: GradientsParams) -> (M, f64) {
+    /// for their global norm, then updates `model`.
+    pub fn step<M: Module>(&mut self, lr: LearningRate, model: M, grads: GradientsParams) -> M {
         let norm = global_norm(&model, &grads);
         self.scale.store(clip_factor(norm, self.max_norm).to_bits(), Ordering::Relaxed);
-        (self.modules.step(lr, model, grads), norm)
+        self.modules.step(lr, model, grads)
     }
 
     /// The optimizer state saved at `path` (by `modules.save`).

@@ -92,7 +92,7 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
             bail!("training loss is {value} at step {} of {total} ({}): stopping; try a lower --lr", step + 1, objective.name());
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        (model, _) = optim.step(lr, model, grads);
+        model = optim.step(lr, model, grads);
         state.step += 1;
         state.train_seconds += started.elapsed().as_secs_f64();
         loss_sum += value;

@@ -64,7 +64,7 @@ pub fn throughput(cfg: &TrainConfig, objective: &dyn Objective, device: &DeviceC
             last_loss = loss.clone().into_scalar::<f32>() as f64;
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        (model, _) = optim.step(cfg.lr, model, grads);
+        model = optim.step(cfg.lr, model, grads);
         if step >= warmup {
             times.push(started.elapsed().as_secs_f64());
         }

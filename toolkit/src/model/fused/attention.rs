@@ -8,7 +8,7 @@
 //! halves of each head. Scores are q.k / sqrt(Dh), causal ones masked above the diagonal.
 
 use super::matmul::{matmul_into, matmul_to, Operand};
-use super::vector::{dot, exp, max, multiversion, sum, zeros};
+use super::vector::{dot, exp, max, multiversion, sum};
 use rayon::prelude::*;
 
 /// Sizes of one attention call.
@@ -230,7 +230,7 @@ pub fn forward(d: &Dims, qkv: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Ve
     assert!(qkv.len() == 3 * n, "attention: qkv must be [B,S,3,H,Dh]");
     assert!(cos.len() == d.rope_batch * d.s * d.dh / 2 && sin.len() == cos.len(), "attention: rope tables");
     let scale = 1.0 / (d.dh as f32).sqrt();
-    let mut o = zeros(n);
+    let mut o = Vec::with_capacity(n);
     let mut lse = vec![0.0f32; d.b * d.h * d.s];
     let out = Out(o.as_mut_ptr());
     lse.par_chunks_mut(d.s).enumerate().for_each_init(
@@ -247,6 +247,8 @@ pub fn forward(d: &Dims, qkv: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Ve
             unsafe { p_times(d, p, d.qkv(2).head(d, qkv, b, hh), out.at(d.heads().at(d, b, 0, hh)), d.heads().stride) };
         },
     );
+    // SAFETY: every head wrote its S rows of Dh, together all n elements.
+    unsafe { o.set_len(n) };
     (o, lse)
 }
 
@@ -257,7 +259,7 @@ pub fn backward(d: &Dims, qkv: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &
     assert!(qkv.len() == 3 * n && o.len() == n && g.len() == n && lse.len() == d.b * d.h * d.s);
     let (s, dh) = (d.s, d.dh);
     let scale = 1.0 / (dh as f32).sqrt();
-    let mut dqkv = zeros(3 * n);
+    let mut dqkv = Vec::with_capacity(3 * n);
     let out = Out(dqkv.as_mut_ptr());
     lse.par_chunks(s).enumerate().for_each_init(
         || (Scratch::new(d, true), vec![0.0f32; s]),
@@ -295,5 +297,7 @@ pub fn backward(d: &Dims, qkv: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &
             scatter(d, &sc.dk, d.qkv(1), b, hh, (cos, sin, 1.0), out);
         },
     );
+    // SAFETY: every head wrote its q, k and v rows (S x Dh each), together all 3n elements.
+    unsafe { dqkv.set_len(3 * n) };
     dqkv
 }

@@ -310,8 +310,8 @@ mod extension {
         fn adamw(param: FlexTensor, grad: FlexTensor, m: FlexTensor, v: FlexTensor, step: AdamWStep) -> FlexTensor {
             let [p, m, v] = [&param, &m, &v].map(contiguous);
             let cols = p.layout().shape().last().copied().unwrap_or(1);
-            let g = if rows_of(&grad, cols).is_some() { grad } else { contiguous(&grad) };
-            let rows = rows_of(&g, cols).expect("a contiguous gradient reads as rows");
+            let g = row_readable(grad, cols);
+            let rows = rows_of(&g, cols).expect("row_readable");
             let out = adamw::step(f32s(&p), rows, f32s(&m), f32s(&v), &step);
             let n = out.len();
             tensor(out, &[n])
@@ -319,10 +319,15 @@ mod extension {
 
         fn sum_squares(x: FlexTensor) -> FlexTensor {
             let (n, cols) = (x.layout().num_elements(), x.layout().shape().last().copied().unwrap_or(1));
-            let x = if rows_of(&x, cols).is_some() { x } else { contiguous(&x) };
-            let rows = rows_of(&x, cols).expect("a contiguous tensor reads as rows");
+            let x = row_readable(x, cols);
+            let rows = rows_of(&x, cols).expect("row_readable");
             tensor(vec![adamw::sum_squares(rows, n) as f32], &[1])
         }
+    }
+
+    /// `t` itself when [`rows_of`] can read it, else a contiguous copy (which it always can).
+    fn row_readable(t: FlexTensor, cols: usize) -> FlexTensor {
+        if rows_of(&t, cols).is_some() { t } else { contiguous(&t) }
     }
 
     /// `t` as rows of its last dimension (`cols` elements) when it is contiguous or a 2-D view

@@ -95,12 +95,6 @@ pub unsafe fn par_written<R: Send>(n: usize, chunk: usize, fill: impl Fn(usize, 
     (v, results)
 }
 
-/// n zeros, written by all cores.
-pub fn zeros(n: usize) -> Vec<f32> {
-    // SAFETY: every chunk is filled.
-    unsafe { par_written(n, 1 << 15, |_, c| c.fill(MaybeUninit::new(0.0))).0 }
-}
-
 /// Defines a function whose body is compiled for AVX-512, for AVX2 and for the baseline, the
 /// variant chosen at run time. No FMA is enabled, so every variant rounds alike and results do
 /// not depend on the machine.
@@ -163,8 +157,6 @@ mod tests {
         let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
         assert!((super::dot(&a, &b) - naive).abs() < 1e-3);
         for n in [0, 1, 100_003] {
-            let z = super::zeros(n);
-            assert!(z.len() == n && z.iter().all(|&x| x == 0.0));
             // SAFETY: every element of each chunk is written.
             let (v, firsts) = unsafe {
                 super::par_written(n, 1000, |i, c| {

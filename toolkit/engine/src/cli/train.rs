@@ -1,0 +1,188 @@
+//! `dclab train` and `dclab sample`.
+
+use super::out::Out;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use dclab::data::{cache_dir, prepare, TokenizerSpec};
+use dclab::model::{preset, select_device, ModelConfig};
+use dclab::objective::parse_objective;
+use dclab::train::generate::{sample_run, SampleConfig, UnmaskOrder};
+use dclab::train::{train, Event, TrainConfig};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Arguments of `dclab train`.
+#[derive(Args)]
+pub struct TrainArgs {
+    /// ar, diffusion, or ar-orderings:N (ar-orderings:N:noisy:K for noisy-argsort orders).
+    #[arg(long, default_value = "ar")]
+    objective: String,
+    /// A preset (0.1m, 0.3m, 1m, 3m, 10m, 30m) or d,heads,layers.
+    #[arg(long, default_value = "0.3m")]
+    model: String,
+    /// A corpus name (sample, shakespeare, pdlit) or a folder of .txt files.
+    #[arg(long, default_value = "sample")]
+    corpus: String,
+    /// bytes, char or bpe:<vocab>.
+    #[arg(long, default_value = "char")]
+    tokenizer: TokenizerSpec,
+    /// Unique-token budget U (0 = the whole training split).
+    #[arg(long, default_value_t = 250_000)]
+    unique_tokens: usize,
+    /// Epochs E over the budget (fractional allowed).
+    #[arg(long, default_value_t = 1.0)]
+    epochs: f64,
+    /// Context length.
+    #[arg(long, default_value_t = 128)]
+    seq_len: usize,
+    /// Sequences per step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 0.0)]
+    dropout: f64,
+    #[arg(long, default_value_t = 0.1)]
+    weight_decay: f64,
+    /// Evaluate every this many steps (and at the end).
+    #[arg(long, default_value_t = 100)]
+    eval_every: usize,
+    /// Validation sequences per evaluation (0 = the whole validation set).
+    #[arg(long, default_value_t = 32)]
+    eval_sequences: usize,
+    /// Diffusion draws of t per validation sequence.
+    #[arg(long, default_value_t = 32)]
+    eval_draws: usize,
+    /// Stop after this many evaluations without improvement.
+    #[arg(long)]
+    early_stopping: Option<usize>,
+    /// auto, cpu, wgpu or cuda.
+    #[arg(long, env = "BURN_DEVICE", default_value = "cpu")]
+    device: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output folder (metrics.csv, summary.json, checkpoints/); an interrupted run resumes.
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, env = "DCLAB_CACHE")]
+    cache: Option<PathBuf>,
+}
+
+pub fn run_train(a: TrainArgs, out: Out) -> Result<()> {
+    let cache = a.cache.unwrap_or_else(cache_dir);
+    let (d, heads, layers) = preset(&a.model)?;
+    let device = select_device(&a.device)?;
+    let budget = (a.unique_tokens > 0).then_some(a.unique_tokens);
+    let data = prepare(&a.corpus, a.tokenizer, budget, a.seq_len, &cache)?;
+    let objective = parse_objective(&a.objective, a.seq_len, a.seed, a.eval_draws)?;
+    let model = ModelConfig::new(data.tokenizer.vocab_size(), d, heads, layers, a.seq_len).with_dropout(a.dropout);
+    let cfg = TrainConfig::new(model, a.objective.clone())
+        .with_model_name(a.model.clone())
+        .with_batch_size(a.batch_size)
+        .with_epochs(a.epochs)
+        .with_lr(a.lr)
+        .with_weight_decay(a.weight_decay)
+        .with_eval_every(a.eval_every)
+        .with_eval_sequences(a.eval_sequences)
+        .with_eval_draws(a.eval_draws)
+        .with_early_stopping(a.early_stopping)
+        .with_seed(a.seed);
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let p = cfg.model.params();
+    eprintln!(
+        "{} {} ({} params, {} non-embedding) on {} U={} tokens x {} epochs, {} on {}",
+        objective.name(), a.model, p.total, p.non_embedding, data.corpus, data.train.unique_tokens(), a.epochs, a.tokenizer, device.name
+    );
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = ProgressBar::new(0);
+        b.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  ETA {eta}").expect("template"));
+        b
+    });
+    let mut on_event = |e: Event| match (e, &bar) {
+        (Event::Step { step, total, loss, tokens_per_second }, Some(b)) => {
+            b.set_length(total as u64);
+            b.set_position(step as u64);
+            b.set_message(format!("loss {loss:.4}  {tokens_per_second:.0} tok/s"));
+        }
+        (Event::Eval { row, total }, bar) => {
+            let line = format!(
+                "step {}/{total} epoch {:.2} tokens {} train {:.4} val {:.4} ± {:.4}",
+                row.step, row.epoch, row.tokens_seen, row.train_loss, row.val_loss, row.val_loss_stderr
+            );
+            match bar {
+                Some(b) => b.println(line),
+                None => out.line(&line),
+            }
+        }
+        _ => {}
+    };
+    let result = train(&cfg, objective.as_ref(), &data, &device, Some(&a.out), &mut on_event)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let s = &result.summary;
+    out.line(&format!(
+        "best val {:.4} nats/token ({:.3} bits/byte) at step {}; held-out {:.4}; {:.0} tokens/s; wrote {}",
+        s.best_val_loss, s.best_val_bits_per_byte, s.best_val_step, s.heldout_loss, s.tokens_per_second, a.out.display()
+    ));
+    let report = dclab_types::RunReport { dir: a.out.display().to_string(), summary: result.summary, curve: result.metrics };
+    out.reply(&report, || dclab::viz::views::run(&report))
+}
+
+/// Arguments of `dclab sample`.
+#[derive(Args)]
+pub struct SampleArgs {
+    /// Run folders written by `dclab train` (repeat for several).
+    #[arg(long, required = true)]
+    run: Vec<PathBuf>,
+    /// Text to continue.
+    #[arg(long, default_value = "\n")]
+    prompt: String,
+    /// Tokens to generate.
+    #[arg(long, default_value_t = 200)]
+    tokens: usize,
+    /// Softmax temperatures (comma-separated: one sample each; 0 = greedy).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![0.8])]
+    temperature: Vec<f64>,
+    #[arg(long)]
+    top_k: Option<usize>,
+    /// Diffusion denoising steps.
+    #[arg(long, default_value_t = 64)]
+    steps: usize,
+    /// Diffusion unmasking orders (comma-separated): confidence, random.
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["confidence".to_string()])]
+    order: Vec<String>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn run_sample(a: SampleArgs, out: Out) -> Result<()> {
+    let mut orders = vec![];
+    for o in &a.order {
+        orders.push(match o.as_str() {
+            "confidence" => UnmaskOrder::Confidence,
+            "random" => UnmaskOrder::Random,
+            o => bail!("unknown order '{o}' (confidence or random)"),
+        });
+    }
+    let mut samples = vec![];
+    for run in &a.run {
+        let objective = dclab::train::generate::run_objective(run)?;
+        let diffusion = objective == "diffusion";
+        for &temperature in &a.temperature {
+            // AR decodes left to right: the unmasking order does not apply.
+            for &order in if diffusion { &orders[..] } else { &orders[..1] } {
+                let sc = SampleConfig { tokens: a.tokens, temperature, top_k: a.top_k, steps: a.steps, order, seed: a.seed };
+                let text = sample_run(run, &a.prompt, &sc)?;
+                let decoding = if diffusion { format!("{} order, {} steps", format!("{order:?}").to_lowercase(), a.steps) } else { "left to right".into() };
+                if !out.json {
+                    println!("{text}");
+                }
+                samples.push(dclab_types::Sample { run: run.display().to_string(), objective: objective.clone(), decoding, temperature, prompt: a.prompt.clone(), text });
+            }
+        }
+    }
+    out.reply(&samples, || dclab::viz::views::samples(&samples))
+}

@@ -1,0 +1,216 @@
+//! Runs a sweep into a folder: every point not yet in the table, resuming an interrupted run
+//! from its checkpoint, appending one row per finished run.
+//!
+//! Folder layout: `spec.toml` (the spec last run), `runs/<run_id>/` (each run's metrics.csv,
+//! summary.json, checkpoints), `runs.parquet` and `runs.csv` (the table).
+
+use super::point::{points, shard, SweepPoint};
+use super::spec::SweepSpec;
+use super::table::{self, RunRow};
+use crate::data::cache::write_atomic;
+use crate::data::{prepare, Prepared};
+use crate::model::{preset, select_device, ModelConfig};
+use crate::objective::parse_objective;
+use crate::train::{train, Event, Summary, TrainConfig};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How to run a sweep (what is not in the spec).
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    /// auto, cpu, wgpu or cuda.
+    pub device: String,
+    /// Data cache folder.
+    pub cache: PathBuf,
+    /// Run only shard (i, n) of the points.
+    pub shard: Option<(usize, usize)>,
+}
+
+/// What a sweep reports while it runs.
+#[derive(Debug)]
+pub enum SweepEvent<'a> {
+    /// A run starts (`index` of `total` in this invocation, 1-based).
+    RunStart { point: &'a SweepPoint, index: usize, total: usize },
+    /// An event of the run in progress.
+    Train(Event<'a>),
+    /// A run finished and its row is in the table; `eta_seconds` covers the runs left.
+    RunDone { row: &'a RunRow, done: usize, total: usize, eta_seconds: f64 },
+}
+
+impl SweepEvent<'_> {
+    /// The progress line of a run starting or finishing (runs done / total, ETA); None for
+    /// events inside a run. The CLI and notebooks print these.
+    pub fn line(&self) -> Option<String> {
+        match self {
+            SweepEvent::RunStart { point, index, total } => Some(format!("[{index}/{total}] {} ...", point.run_id)),
+            SweepEvent::RunDone { row, done, total, eta_seconds } => Some(format!(
+                "[{done}/{total}] {}: best val {:.4} (final {:.4}) in {:.0}s; ETA {}",
+                row.point.run_id,
+                row.summary.best_val_loss,
+                row.summary.final_val_loss,
+                row.summary.wall_seconds,
+                eta(*eta_seconds)
+            )),
+            SweepEvent::Train(_) => None,
+        }
+    }
+}
+
+/// Seconds as `12m05s` or `1h02m`.
+fn eta(s: f64) -> String {
+    let s = s.round() as u64;
+    if s >= 3600 { format!("{}h{:02}m", s / 3600, s % 3600 / 60) } else { format!("{}m{:02}s", s / 60, s % 60) }
+}
+
+/// What a sweep leaves: the whole table of the folder and what this call did.
+#[derive(Clone, Debug)]
+pub struct SweepResult {
+    /// The sweep folder.
+    pub dir: PathBuf,
+    /// Every row of the folder's table (also rows of other points it already held).
+    pub rows: Vec<RunRow>,
+    /// Runs trained (or recovered from a finished folder) by this call.
+    pub ran: usize,
+    /// Points skipped because their row was already there.
+    pub skipped: usize,
+}
+
+/// Runs `spec` into `dir`; a second call with the same spec does nothing, and a call after a
+/// kill resumes where it stopped.
+pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &mut dyn FnMut(SweepEvent)) -> Result<SweepResult> {
+    spec.validate()?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut rows = table::read(dir)?;
+    let settings = spec.settings_json();
+    if let Some(r) = rows.iter().find(|r| r.settings != settings) {
+        bail!(
+            "{} holds runs made with other settings ({}); use another --out",
+            dir.display(),
+            first_difference(&r.settings, &settings)
+        );
+    }
+    let full = prepare(&spec.corpus, spec.tokenizer_spec()?, None, spec.seq_len, &opts.cache)?;
+    let vocab = full.tokenizer.vocab_size();
+    let mut todo = points(spec, vocab)?;
+    if let Some((i, n)) = opts.shard {
+        todo = shard(&todo, i, n);
+    }
+    let available = full.train.tokens.len();
+    if let Some(p) = todo.iter().find(|p| p.requested_unique_tokens > available) {
+        bail!(
+            "unique-token budget {} (run {}) is larger than the training text of corpus '{}': {available} tokens with tokenizer {}",
+            p.requested_unique_tokens,
+            p.run_id,
+            spec.corpus,
+            spec.tokenizer
+        );
+    }
+    write_atomic(&dir.join("spec.toml"), spec.to_toml().as_bytes())?;
+    let device = select_device(&opts.device)?;
+    let total = todo.len();
+    let skipped = todo.iter().filter(|p| rows.iter().any(|r| r.point.run_id == p.run_id)).count();
+    todo.retain(|p| !rows.iter().any(|r| r.point.run_id == p.run_id));
+    let mut remaining_flops: f64 = todo.iter().map(|p| super::point::planned_flops(p, vocab, spec.seq_len)).sum();
+    let (started, mut flops_done) = (Instant::now(), 0.0);
+    let mut data: Option<(usize, Prepared)> = None;
+    for (k, point) in todo.iter().enumerate() {
+        on_event(SweepEvent::RunStart { point, index: skipped + k + 1, total });
+        let run_dir = dir.join("runs").join(&point.run_id);
+        let mut curve = format!("runs/{}/metrics.csv", point.run_id);
+        // A compute-matched point can be the very same training run as a grid point.
+        let twin = rows.iter().find(|r| r.point.same_training(point)).map(|r| (r.summary.clone(), r.curve.clone()));
+        let finished = match twin {
+            Some((s, c)) => {
+                curve = c;
+                Some(s)
+            }
+            None => read_finished(&run_dir)?,
+        };
+        let summary = match finished {
+            Some(s) => s,
+            None => {
+                if data.as_ref().is_none_or(|(u, _)| *u != point.requested_unique_tokens) {
+                    data = Some((point.requested_unique_tokens, full.with_budget(point.requested_unique_tokens)?));
+                }
+                let prepared = &data.as_ref().expect("just set").1;
+                let cfg = train_config(spec, point, vocab)?;
+                let objective = parse_objective(&point.family, spec.seq_len, point.point_seed, spec.train.eval_draws)?;
+                std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+                let mut fwd = |e: Event| on_event(SweepEvent::Train(e));
+                train(&cfg, objective.as_ref(), prepared, &device, Some(&run_dir), &mut fwd)
+                    .with_context(|| format!("run {}", point.run_id))?
+                    .summary
+            }
+        };
+        let row = RunRow {
+            point: point.clone(),
+            curve,
+            settings: settings.clone(),
+            summary,
+        };
+        rows.push(row);
+        table::write(dir, &rows)?;
+        let planned = super::point::planned_flops(point, vocab, spec.seq_len);
+        flops_done += planned;
+        remaining_flops -= planned;
+        let rate = started.elapsed().as_secs_f64() / flops_done.max(1.0);
+        let eta_seconds = rate * remaining_flops.max(0.0);
+        on_event(SweepEvent::RunDone { row: rows.last().expect("just pushed"), done: skipped + k + 1, total, eta_seconds });
+    }
+    Ok(SweepResult { dir: dir.to_path_buf(), rows, ran: todo.len(), skipped })
+}
+
+/// The training config of one point.
+pub fn train_config(spec: &SweepSpec, point: &SweepPoint, vocab_size: usize) -> Result<TrainConfig> {
+    let (d, h, l) = preset(&point.model_spec)?;
+    let t = &spec.train;
+    let model = ModelConfig::new(vocab_size, d, h, l, spec.seq_len).with_dropout(t.dropout);
+    Ok(TrainConfig::new(model, point.family.clone())
+        .with_model_name(point.model_spec.clone())
+        .with_batch_size(t.batch_size)
+        .with_epochs(point.requested_epochs)
+        .with_lr(t.lr)
+        .with_warmup_fraction(t.warmup_fraction)
+        .with_final_lr_fraction(t.final_lr_fraction)
+        .with_weight_decay(t.weight_decay)
+        .with_grad_clip(t.grad_clip)
+        .with_eval_every(t.eval_every)
+        .with_eval_sequences(t.eval_sequences)
+        .with_eval_draws(t.eval_draws)
+        .with_early_stopping(t.early_stopping)
+        .with_seed(point.point_seed))
+}
+
+/// The summary of a run folder that finished (summary.json is its last write), if any.
+fn read_finished(run_dir: &Path) -> Result<Option<Summary>> {
+    let path = run_dir.join("summary.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let s = serde_json::from_slice(&text).with_context(|| format!("{} is not a run summary", path.display()))?;
+    Ok(Some(s))
+}
+
+/// Names the first key whose value differs between two flat-ish JSON settings texts.
+fn first_difference(a: &str, b: &str) -> String {
+    let (Ok(a), Ok(b)) = (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)) else {
+        return "unreadable settings".into();
+    };
+    fn walk(prefix: &str, a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
+        match (a, b) {
+            (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                keys.into_iter().find_map(|k| {
+                    let null = serde_json::Value::Null;
+                    let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null))
+                })
+            }
+            _ if a != b => Some(format!("`{prefix}` was {a}, the spec says {b}")),
+            _ => None,
+        }
+    }
+    walk("", &a, &b).unwrap_or_else(|| "formatting differs".into())
+}

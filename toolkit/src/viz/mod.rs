@@ -1,6 +1,0 @@
-//! Plots and HTML: the study's figures (plotly) and self-contained report pages.
-
-pub mod figures;
-pub mod html;
-
-pub use html::{escape, figure, page, table};

@@ -1,0 +1,118 @@
+//! One training run: its curve rows, its summary (the schema of every results table) and
+//! the text sampled from it.
+
+use serde::{Deserialize, Serialize};
+
+/// One evaluation point of a training curve (a row of `metrics.csv`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MetricsRow {
+    /// Optimizer steps done.
+    pub step: usize,
+    /// Epochs done (fractional).
+    pub epoch: f64,
+    /// Training tokens processed.
+    pub tokens_seen: usize,
+    /// 6 * N * tokens_seen.
+    pub flops: f64,
+    /// Learning rate of the last step.
+    pub lr: f64,
+    /// Mean training loss since the previous evaluation.
+    pub train_loss: f64,
+    /// Validation loss (nats/token; an upper bound for diffusion).
+    pub val_loss: f64,
+    /// Its standard error.
+    pub val_loss_stderr: f64,
+}
+
+/// A run's result, `summary.json`: one row of a sweep's results table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Summary {
+    /// The objective spec: ar, diffusion, ar-orderings:N.
+    pub objective: String,
+    /// The model preset or `d,heads,layers`.
+    pub model: String,
+    /// Total parameters N (embedding with its MASK row counted once).
+    pub params_total: usize,
+    /// Parameters without the embedding.
+    pub params_non_embedding: usize,
+    /// Context length.
+    pub seq_len: usize,
+    /// Sequences per optimizer step.
+    pub batch_size: usize,
+    /// Corpus name or folder.
+    pub corpus: String,
+    /// Tokenizer spec (bytes, char, bpe:N).
+    pub tokenizer: String,
+    /// Vocabulary size (without diffusion's MASK).
+    pub vocab_size: usize,
+    /// Unique training tokens U actually packed.
+    pub unique_tokens: usize,
+    /// Epochs E over them.
+    pub epochs: f64,
+    /// Optimizer steps taken.
+    pub steps: usize,
+    /// Training tokens processed D.
+    pub tokens_seen: usize,
+    /// Training compute 6*N*D.
+    pub flops: f64,
+    /// Training compute with attention's FLOPs added.
+    pub flops_with_attention: f64,
+    /// Lowest validation loss of the curve (nats/token; an upper bound for diffusion).
+    pub best_val_loss: f64,
+    /// The step where it was reached.
+    pub best_val_step: usize,
+    /// Validation loss at the end.
+    pub final_val_loss: f64,
+    /// Its standard error.
+    pub final_val_loss_stderr: f64,
+    /// The best validation loss in bits per byte of text.
+    pub best_val_bits_per_byte: f64,
+    /// Loss of the best checkpoint on the held-out text.
+    pub heldout_loss: f64,
+    /// The same in bits per byte.
+    pub heldout_bits_per_byte: f64,
+    /// Training throughput.
+    pub tokens_per_second: f64,
+    /// Wall time of the run.
+    pub wall_seconds: f64,
+    /// True when early stopping ended the run.
+    pub stopped_early: bool,
+    /// Dropout probability.
+    pub dropout: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// The device it trained on, in words.
+    pub device: String,
+    /// Seed of initialisation, shuffles and masks.
+    pub seed: u64,
+    /// The whole training configuration.
+    pub config: serde_json::Value,
+}
+
+/// A finished run as `dclab train --json` returns it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The run folder (metrics.csv, summary.json, checkpoints/).
+    pub dir: String,
+    /// summary.json.
+    pub summary: Summary,
+    /// metrics.csv.
+    pub curve: Vec<MetricsRow>,
+}
+
+/// One text generated from a run (`dclab sample --json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sample {
+    /// The run folder it came from.
+    pub run: String,
+    /// That run's objective.
+    pub objective: String,
+    /// How it was decoded, in words (left to right; confidence or random order, T steps).
+    pub decoding: String,
+    /// Softmax temperature.
+    pub temperature: f64,
+    /// The prompt.
+    pub prompt: String,
+    /// The generated text after the prompt.
+    pub text: String,
+}

@@ -46,11 +46,18 @@ def outputs_by_mime(nb):
 
 def first_error(nb):
     """The first error output, if any. evcxr reports some failures (a variable it cannot
-    persist, for one) as an error output with an "ok" reply, which nbclient does not raise."""
+    persist, for one) as an error output with an "ok" reply, which nbclient does not raise;
+    and a `?` on an error is a quiet early return with an "ok" reply, so the bindings print
+    `Error: ...` on stdout, which counts as an error too."""
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 return f"cell {i}: {out.get('ename')}: {out.get('evalue', '').splitlines()[0] if out.get('evalue') else ''}"
+            if out.get("output_type") == "stream":
+                text = "".join(out.get("text", ""))
+                line = next((l for l in text.splitlines() if l.startswith("Error: ")), None)
+                if line:
+                    return f"cell {i}: {line}"
     return None
 
 

@@ -48,6 +48,10 @@ impl Lab {
     /// Finds the engine: `$DCLAB_BIN`, else the workspace's release build
     /// (`$CARGO_TARGET_DIR/release/dclab`, else `target/release/dclab` in the checkout).
     pub fn new() -> Result<Lab, Error> {
+        Self::find().inspect_err(say)
+    }
+
+    fn find() -> Result<Lab, Error> {
         match std::env::var_os("DCLAB_BIN") {
             Some(b) => Lab::at(Path::new(&b)).map_err(|e| Error(format!("DCLAB_BIN: {e}"))),
             None => match Self::workspace_build() {
@@ -99,7 +103,7 @@ impl Lab {
                 args.extend(["--device".to_string(), d.clone()]);
             }
         }
-        let reply: Reply<J::Value> = self.call(&args)?;
+        let reply: Reply<J::Value> = self.call(&args).inspect_err(say)?;
         Ok(Shown { value: reply.value, text: reply.text, views: reply.views })
     }
 
@@ -141,6 +145,12 @@ impl Lab {
         }
         serde_json::from_str(out.trim()).map_err(|e| Error(format!("{what}: the engine's reply is not what this crate reads ({e}); is {} from this checkout?", self.bin.display())))
     }
+}
+
+/// Prints an error where the cell shows it: evcxr turns a `?` on an error into a quiet early
+/// return (the cell still ends "ok" and its own message does not reach the notebook).
+fn say(e: &Error) {
+    println!("Error: {e}");
 }
 
 /// The commands that take `--device`.

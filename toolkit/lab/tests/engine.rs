@@ -50,13 +50,15 @@ fn data_law_and_masks_jobs_reply() {
     assert_eq!(fit.n_runs, 182);
     let crit = lab().run(Crit::between(&LawParams::SDC_C4, &fit.params).unique_tokens(&[1e8, 1e9])).unwrap();
     assert_eq!(crit.rows.len(), 2);
-    let map = lab().run(Map::between(&LawParams::SDC_C4, &fit.params)).unwrap();
+    let map = lab().run(Map::between(&LawParams::SDC_C4, &fit.params).log10_c(10.0, 12.0)).unwrap();
     assert_eq!(map.delta.len(), map.log10_u.len());
+    assert_eq!((map.log10_c[0], *map.log10_c.last().unwrap()), (10.0, 12.0));
     std::fs::remove_file(&out).ok();
 }
 
 #[test]
 fn an_engine_error_comes_back_as_its_message() {
+    // (It is also printed as `Error: ...`: in evcxr a `?` on it would otherwise be silent.)
     let e = lab().run(Train::ar().model("huge").out("/tmp/dclab-lab-never")).unwrap_err();
     assert!(e.to_string().contains("dclab train failed") && e.to_string().contains("unknown model"), "{e}");
 }

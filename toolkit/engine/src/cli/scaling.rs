@@ -98,10 +98,10 @@ pub enum LawCommand {
         #[arg(long)]
         diffusion: String,
         /// log10 range of compute (FLOPs): LO,HI.
-        #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = vec![8.0, 18.0])]
+        #[arg(long, value_delimiter = ',', default_values_t = vec![8.0, 18.0])]
         log10_c: Vec<f64>,
         /// log10 range of unique tokens: LO,HI.
-        #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = vec![3.0, 9.0])]
+        #[arg(long, value_delimiter = ',', default_values_t = vec![3.0, 9.0])]
         log10_u: Vec<f64>,
     },
 }
@@ -237,8 +237,8 @@ pub fn law(c: LawCommand, o: Out) -> Result<()> {
         LawCommand::Map { ar, diffusion, log10_c, log10_u } => {
             let (ar, diffusion) = (load_params(&ar)?, load_params(&diffusion)?);
             let steps = |r: &[f64], n: usize| -> Result<Vec<f64>> {
-                if !(r[0] < r[1]) {
-                    bail!("a log10 range must be LO,HI with LO < HI, got {},{}", r[0], r[1]);
+                if r.len() != 2 || !(r[0] < r[1]) {
+                    bail!("a log10 range is LO,HI with LO < HI, got {r:?}");
                 }
                 Ok((0..=n).map(|i| r[0] + (r[1] - r[0]) * i as f64 / n as f64).collect())
             };

@@ -27,6 +27,12 @@ pub fn view(plot: Option<&Plot>, html: String, text: String) -> View {
     View { blobs, text }
 }
 
+/// A constant in four significant digits, in exponent form when it is far from 1 (a degenerate
+/// fit's R_N* can be 1e80).
+fn num(x: f64) -> String {
+    if x != 0.0 && !(1e-3..1e6).contains(&x.abs()) { format!("{x:.4e}") } else { format!("{x:.4}") }
+}
+
 fn kv(id: &str, rows: &[(&str, String)]) -> String {
     let body: Vec<Vec<String>> = rows.iter().map(|(k, v)| vec![k.to_string(), v.clone()]).collect();
     table(id, &["", "value"], &body)
@@ -74,22 +80,22 @@ pub fn sweep(r: &SweepReport) -> View {
 /// A fit: observed against fitted loss, and the constants with their intervals.
 pub fn fit(rep: &FitReport) -> View {
     let p = &rep.params;
-    let ci = |k: &str| rep.ci.get(k).map(|c| format!("[{:.4}, {:.4}]", c[0], c[1])).unwrap_or_default();
+    let ci = |k: &str| rep.ci.get(k).map(|c| format!("[{}, {}]", num(c[0]), num(c[1]))).unwrap_or_default();
     let rows = [
-        ("E", format!("{:.4}", rep.big_e), ci("E")),
+        ("E", num(rep.big_e), ci("E")),
         ("A", format!("{:.4e}", rep.big_a), ci("A")),
         ("B", format!("{:.4e}", rep.big_b), ci("B")),
-        ("alpha", format!("{:.4}", p.alpha), ci("alpha")),
-        ("beta", format!("{:.4}", p.beta), ci("beta")),
-        ("R_D*", format!("{:.4}", p.r_d_star), ci("R_D_star")),
-        ("R_N*", format!("{:.4}", p.r_n_star), ci("R_N_star")),
+        ("alpha", num(p.alpha), ci("alpha")),
+        ("beta", num(p.beta), ci("beta")),
+        ("R_D*", num(p.r_d_star), ci("R_D_star")),
+        ("R_N*", num(p.r_n_star), ci("R_N_star")),
         ("R^2", format!("{:.5}", rep.r2), String::new()),
         ("runs", rep.n_runs.to_string(), String::new()),
     ];
     let body: Vec<Vec<String>> = rows.iter().map(|(k, v, c)| vec![k.to_string(), v.clone(), c.clone()]).collect();
     let text = format!(
-        "fit on {} runs: E = {:.4}, alpha = {:.4}, beta = {:.4}, R_D* = {:.4}, R_N* = {:.4}, R^2 = {:.4}",
-        rep.n_runs, rep.big_e, p.alpha, p.beta, p.r_d_star, p.r_n_star, rep.r2
+        "fit on {} runs: E = {}, alpha = {}, beta = {}, R_D* = {}, R_N* = {}, R^2 = {:.4}",
+        rep.n_runs, num(rep.big_e), num(p.alpha), num(p.beta), num(p.r_d_star), num(p.r_n_star), rep.r2
     );
     let plot = figures::law_fit(&[("fit".to_string(), rep.residuals.clone())]);
     view(Some(&plot), table("fit-constants", &["constant", "value", "bootstrap interval"], &body), text)

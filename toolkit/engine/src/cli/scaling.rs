@@ -247,7 +247,9 @@ pub fn law(c: LawCommand, o: Out) -> Result<()> {
             let grid = dclab::scaling::crit::delta_loss_grid(&ar, &diffusion, &pow(&lc), &pow(&lu));
             let map = dclab_types::DeltaMap { log10_c: lc, log10_u: lu, delta: grid.outer_iter().map(|r| r.to_vec()).collect() };
             let v = dclab::viz::views::delta_map(&map);
-            o.line(&v.text);
+            if !o.json {
+                o.line(&v.text); // the reply carries it otherwise
+            }
             o.reply(&map, || v)
         }
         LawCommand::Eval { runs, params, delta, residuals } => {

@@ -90,13 +90,12 @@ fn fit_reads_a_sweep_family_and_the_vendored_runs() {
     assert!(!folder.status.success() && String::from_utf8_lossy(&folder.stderr).contains("holds no sweep table"));
 }
 
-#[test]
-fn an_engine_whose_stdin_closes_exits() {
-    let cache = tempfile::tempdir().unwrap();
-    let out = tempfile::tempdir().unwrap();
+/// Starts a long training run as the bindings do (stdin a pipe, DCLAB_EXIT_WITH_STDIN) and
+/// waits until it is training.
+fn long_run(out: &std::path::Path, cache: &std::path::Path) -> std::process::Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dclab"))
-        .args(["train", "--model", "0.3m", "--epochs", "50", "--out", out.path().join("r").to_str().unwrap(), "--json"])
-        .env("DCLAB_CACHE", cache.path())
+        .args(["train", "--model", "0.3m", "--epochs", "50", "--out", out.to_str().unwrap(), "--json"])
+        .env("DCLAB_CACHE", cache)
         .env("DCLAB_EXIT_WITH_STDIN", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -105,15 +104,38 @@ fn an_engine_whose_stdin_closes_exits() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     assert!(child.try_wait().unwrap().is_none(), "still training after 1.5 s");
-    drop(child.stdin.take());
+    child
+}
+
+fn exits_with_130(child: &mut std::process::Child) {
     let started = std::time::Instant::now();
     while child.try_wait().unwrap().is_none() {
         assert!(started.elapsed().as_secs() < 20, "the engine kept running after its stdin closed");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+}
+
+#[test]
+fn an_engine_whose_stdin_closes_exits() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut child = long_run(&out.path().join("r"), cache.path());
+    drop(child.stdin.take());
+    exits_with_130(&mut child);
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert!(err.contains("stdin closed"), "{err}");
+}
+
+#[test]
+fn an_engine_whose_notebook_died_exits() {
+    // A killed notebook worker closes both ends it held: the engine's stderr is a broken pipe
+    // when it notices its stdin closed (measured: the engine kept training until this was fixed).
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut child = long_run(&out.path().join("r"), cache.path());
+    drop(child.stderr.take());
+    drop(child.stdin.take());
+    exits_with_130(&mut child);
 }

@@ -44,7 +44,10 @@ pub fn exit_with_stdin() {
         loop {
             match stdin.read(&mut buf) {
                 Ok(0) | Err(_) => {
-                    eprintln!("dclab: stdin closed (the notebook stopped): exiting");
+                    // The notebook's end of stderr may be gone too: eprintln! would panic on
+                    // the broken pipe and this thread would die without exiting.
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stderr(), "dclab: stdin closed (the notebook stopped): exiting");
                     std::process::exit(130);
                 }
                 Ok(_) => {}

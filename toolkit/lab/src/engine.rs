@@ -96,12 +96,9 @@ impl Lab {
     /// its stdin closes); running the cell again resumes what it had written.
     pub fn run<J: Job>(&self, job: J) -> Result<Shown<J::Value>, Error> {
         let mut args = job.args();
-        if let Some(d) = &self.device {
-            if args.iter().any(|a| a == "--device") {
-                // the job's own choice wins
-            } else if takes_device(&args) {
-                args.extend(["--device".to_string(), d.clone()]);
-            }
+        // The lab's device applies to jobs that train or score a model and chose none.
+        if let Some(d) = self.device.as_ref().filter(|_| takes_device(&args) && !args.iter().any(|a| a == "--device")) {
+            args.extend(["--device".to_string(), d.clone()]);
         }
         let reply: Reply<J::Value> = self.call(&args).inspect_err(say)?;
         Ok(Shown { value: reply.value, text: reply.text, views: reply.views })

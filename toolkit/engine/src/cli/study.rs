@@ -34,7 +34,11 @@ pub struct StudyArgs {
 pub fn run(a: StudyArgs, out: Out) -> Result<()> {
     let (spec, command) = match (&a.spec, &a.toml) {
         (Some(p), _) => (SweepSpec::read(p)?, format!("dclab study --spec {} --out {}", p.display(), a.out.display())),
-        (None, Some(t)) => (SweepSpec::from_toml(t)?, format!("dclab study --toml '<spec {}>' --out {}", SweepSpec::from_toml(t)?.name, a.out.display())),
+        (None, Some(t)) => {
+            let spec = SweepSpec::from_toml(t)?;
+            let command = format!("dclab study --toml '<spec {}>' --out {}", spec.name, a.out.display());
+            (spec, command)
+        }
         (None, None) => (preset(&a.preset)?, format!("dclab study --preset {} --out {}", a.preset, a.out.display())),
     };
     let opts = SweepOptions { device: a.device, cache: a.cache.unwrap_or_else(cache_dir), shard: None };

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Subcommand;
-use dclab::data::{self, cache_dir, Corpus, CorpusName, FetchOptions, TokenizerSpec};
+use dclab::data::{self, cache_dir, CorpusName, FetchOptions, TokenizerSpec};
 use std::path::PathBuf;
 
 /// Subcommands of `dclab data`.
@@ -72,7 +72,6 @@ pub fn run(command: DataCommand, out: super::out::Out) -> Result<()> {
         }
         DataCommand::Stats { corpus, tokenizer, cache } => {
             let cache = cache.unwrap_or_else(cache_dir);
-            let corpus = Corpus::open(&corpus, &cache)?;
             let stats = data::corpus_stats(&corpus, &tokenizer, &cache)?;
             if !out.json {
                 print!("{stats}");

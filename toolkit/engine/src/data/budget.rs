@@ -2,15 +2,17 @@
 //! packed into samples of `seq_len + 1` tokens; E epochs see every sample E times.
 
 use super::shuffle::{mix, shuffle};
+use super::tokens::Tokens;
 use anyhow::{bail, Result};
+use std::borrow::Cow;
 
-/// Training samples of `seq_len + 1` tokens, stored back to back.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Training samples of `seq_len + 1` tokens, stored back to back (a view of a stream).
+#[derive(Clone, Debug)]
 pub struct Packed {
     /// Tokens per sample minus one (the model's context).
     pub seq_len: usize,
     /// `n_samples * (seq_len + 1)` tokens.
-    pub tokens: Vec<u32>,
+    pub tokens: Tokens,
 }
 
 impl Packed {
@@ -18,13 +20,13 @@ impl Packed {
     /// most `seq_len` tokens are dropped); a budget larger than the stream is an error.
     ///
     /// ```
-    /// let stream: Vec<u32> = (0..100).collect();
+    /// let stream = dclab::data::Tokens::from((0..100).collect::<Vec<u32>>());
     /// let p = dclab::data::Packed::budget(&stream, 50, 4).unwrap();
     /// assert_eq!(p.n_samples(), 10);
     /// assert_eq!(p.unique_tokens(), 50);
-    /// assert_eq!(p.sample(1), &[5, 6, 7, 8, 9]);
+    /// assert_eq!(&*p.sample(1), &[5, 6, 7, 8, 9]);
     /// ```
-    pub fn budget(stream: &[u32], unique_tokens: usize, seq_len: usize) -> Result<Packed> {
+    pub fn budget(stream: &Tokens, unique_tokens: usize, seq_len: usize) -> Result<Packed> {
         if seq_len == 0 {
             bail!("seq_len must be at least 1");
         }
@@ -38,11 +40,11 @@ impl Packed {
         if n == 0 {
             bail!("unique-token budget {unique_tokens} is smaller than one sample of seq_len + 1 = {} tokens", seq_len + 1);
         }
-        Ok(Packed { seq_len, tokens: stream[..n * (seq_len + 1)].to_vec() })
+        Ok(Packed { seq_len, tokens: stream.prefix(n * (seq_len + 1)) })
     }
 
     /// Packs a whole stream (validation, held-out) into as many samples as fit.
-    pub fn all(stream: &[u32], seq_len: usize) -> Result<Packed> {
+    pub fn all(stream: &Tokens, seq_len: usize) -> Result<Packed> {
         let usable = stream.len() - stream.len() % (seq_len + 1);
         Self::budget(stream, usable, seq_len)
     }
@@ -57,10 +59,10 @@ impl Packed {
         self.tokens.len()
     }
 
-    /// Sample `i`, `seq_len + 1` tokens.
-    pub fn sample(&self, i: usize) -> &[u32] {
+    /// Sample `i`, `seq_len + 1` tokens (borrowed from memory, or decoded from a mapped file).
+    pub fn sample(&self, i: usize) -> Cow<'_, [u32]> {
         let w = self.seq_len + 1;
-        &self.tokens[i * w..(i + 1) * w]
+        self.tokens.get(i * w..(i + 1) * w)
     }
 }
 

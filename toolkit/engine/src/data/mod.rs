@@ -3,7 +3,8 @@
 //! The study's data protocol (REFERENCE section 4): one fixed, seeded document order per corpus;
 //! a validation set held out from every budget; a unique-token budget U is a prefix of the
 //! training order, packed into samples of `seq_len + 1` tokens; an epoch loader makes exactly
-//! E passes with a fresh seeded shuffle each epoch.
+//! E passes with a fresh seeded shuffle each epoch. A corpus is tokenized once per tokenizer
+//! into compact cached streams ([`streams`]) that runs read memory-mapped.
 
 pub mod budget;
 pub mod cache;
@@ -12,13 +13,17 @@ pub mod shuffle;
 pub mod prepare;
 pub mod source;
 pub mod stats;
+pub mod streams;
 pub mod text;
 pub mod tokenizer;
+pub mod tokens;
 
 pub use budget::{Batch, EpochLoader, Packed};
 pub use cache::cache_dir;
-pub use corpus::{Corpus, CorpusName, Document, Split};
+pub use corpus::{Corpus, CorpusName, Document, Split, Works};
 pub use prepare::{prepare, Prepared};
 pub use source::{fetch, FetchOptions};
 pub use stats::{corpus_stats, CorpusStats};
+pub use streams::Streams;
 pub use tokenizer::{Tokenizer, TokenizerSpec};
+pub use tokens::Tokens;

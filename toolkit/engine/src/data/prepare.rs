@@ -1,13 +1,14 @@
-//! Everything a training run needs from the data layer in one call: the corpus split, the
-//! tokenizer trained on its training text, the packed budget, validation and held-out sets.
+//! Everything a training run needs from the data layer in one call: the cached token streams
+//! of the corpus split, the tokenizer trained on its training text, the packed budget,
+//! validation and held-out sets.
 
 use super::budget::Packed;
-use super::corpus::{Corpus, VALIDATION_FRACTION};
-use super::tokenizer::{bytes_per_token, encode_stream, Tokenizer, TokenizerSpec};
+use super::streams;
+use super::tokenizer::{bytes_per_token, Tokenizer, TokenizerSpec};
 use anyhow::{Context, Result};
 use std::path::Path;
 
-/// Token data for one run.
+/// Token data for one run: views of the memory-mapped streams (nothing is copied).
 #[derive(Clone, Debug)]
 pub struct Prepared {
     /// Corpus name.
@@ -28,26 +29,21 @@ pub struct Prepared {
     pub heldout_bytes_per_token: f64,
 }
 
-/// Splits, tokenizes and packs a corpus; `unique_tokens` None takes the whole training split.
+/// Opens (encoding once, if not cached) and packs a corpus's streams; `unique_tokens` None
+/// takes the whole training split.
 pub fn prepare(corpus: &str, tokenizer: TokenizerSpec, unique_tokens: Option<usize>, seq_len: usize, cache: &Path) -> Result<Prepared> {
-    let c = Corpus::open(corpus, cache)?;
-    let split = c.split(VALIDATION_FRACTION)?;
-    let tok = Tokenizer::load_or_train(tokenizer, &split.train, cache)?;
-    let stream = encode_stream(&tok, &split.train)?;
-    let train = Packed::budget(&stream, unique_tokens.unwrap_or(stream.len()), seq_len)
+    let s = streams::open(corpus, tokenizer, cache)?;
+    let train = Packed::budget(&s.train, unique_tokens.unwrap_or(s.train.len()), seq_len)
         .with_context(|| format!("corpus '{corpus}' with tokenizer {tokenizer}"))?;
-    let val_stream = encode_stream(&tok, &split.validation)?;
-    let validation = Packed::all(&val_stream, seq_len).context("validation set")?;
-    let held = c.heldout_domain(cache)?;
-    let held_stream = encode_stream(&tok, &held.documents)?;
-    let heldout = Packed::all(&held_stream[..held_stream.len().min(val_stream.len())], seq_len).context("held-out set")?;
-    let bytes = |docs: &[super::Document]| docs.iter().map(|d| d.text.len()).sum::<usize>();
+    let validation = Packed::all(&s.validation, seq_len).context("validation set")?;
+    let held = s.heldout(cache)?;
+    let heldout = Packed::all(&held.tokens.prefix(held.tokens.len().min(s.validation.len())), seq_len).context("held-out set")?;
     Ok(Prepared {
-        corpus: c.name.clone(),
-        train_tokens_available: stream.len(),
-        validation_bytes_per_token: bytes_per_token(bytes(&split.validation), val_stream.len()),
-        heldout_bytes_per_token: bytes_per_token(bytes(&held.documents), held_stream.len()),
-        tokenizer: tok,
+        corpus: s.meta.corpus.clone(),
+        train_tokens_available: s.train.len(),
+        validation_bytes_per_token: bytes_per_token(s.meta.validation_bytes, s.meta.validation_tokens),
+        heldout_bytes_per_token: bytes_per_token(held.bytes, held.tokens.len()),
+        tokenizer: s.tokenizer,
         train,
         validation,
         heldout,

@@ -151,23 +151,36 @@ pub fn fetch(name: CorpusName, opts: &FetchOptions) -> Result<FetchReport> {
 
 /// Reads an installed corpus, checking every text against its manifest.
 pub fn read_installed(dir: &Path) -> Result<Vec<(String, String)>> {
+    let (manifest, _) = read_manifest(dir)?;
+    let works = manifest.works.iter().map(|w| Ok((w.name.clone(), read_installed_work(dir, &manifest, w)?))).collect::<Result<Vec<_>>>()?;
+    if works.is_empty() {
+        bail!("{} lists no texts", dir.join("manifest.json").display());
+    }
+    Ok(works)
+}
+
+/// An installed corpus's manifest, parsed, with its raw bytes (the corpus's identity).
+pub fn read_manifest(dir: &Path) -> Result<(Manifest, Vec<u8>)> {
     let manifest_path = dir.join("manifest.json");
     let raw = fs::read(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?;
     let manifest: Manifest = serde_json::from_slice(&raw)
         .with_context(|| format!("{} is not a dclab corpus manifest", manifest_path.display()))?;
-    let mut works = Vec::with_capacity(manifest.works.len());
-    for w in &manifest.works {
-        let path = dir.join("texts").join(format!("{}.txt", w.name));
-        let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        if sha256_hex(text.as_bytes()) != w.sha256 {
-            bail!("{} does not match its manifest (edited or corrupted); run `dclab data fetch {}` again", path.display(), manifest.corpus);
-        }
-        works.push((w.name.clone(), text));
+    Ok((manifest, raw))
+}
+
+/// Where an installed work's text lives.
+pub fn installed_text_path(dir: &Path, work: &ManifestWork) -> PathBuf {
+    dir.join("texts").join(format!("{}.txt", work.name))
+}
+
+/// One installed text, checked against its manifest entry.
+pub fn read_installed_work(dir: &Path, manifest: &Manifest, work: &ManifestWork) -> Result<String> {
+    let path = installed_text_path(dir, work);
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    if sha256_hex(text.as_bytes()) != work.sha256 {
+        bail!("{} does not match its manifest (edited or corrupted); run `dclab data fetch {}` again", path.display(), manifest.corpus);
     }
-    if works.is_empty() {
-        bail!("{} lists no texts", manifest_path.display());
-    }
-    Ok(works)
+    Ok(text)
 }
 
 /// Writes texts and manifest into a temporary folder, then renames it over `dir`.

@@ -1,38 +1,61 @@
 //! Corpus statistics: bytes, documents, the split, and tokens per tokenizer.
 
 use super::corpus::{Corpus, VALIDATION_FRACTION};
-use super::tokenizer::{bytes_per_token, encode_stream, Tokenizer, TokenizerSpec};
+use super::streams;
+use super::tokenizer::{bytes_per_token, TokenizerSpec};
 use anyhow::Result;
 use std::path::Path;
 pub use dclab_types::corpus::{CorpusStats, TokenizerStats};
 
-/// Splits the corpus, trains (or loads cached) tokenizers on its training text, counts tokens.
-pub fn corpus_stats(corpus: &Corpus, specs: &[TokenizerSpec], cache: &Path) -> Result<CorpusStats> {
-    let split = corpus.split(VALIDATION_FRACTION)?;
-    let bytes = |docs: &[super::Document]| docs.iter().map(|d| d.text.len()).sum::<usize>();
-    let (train_bytes, validation_bytes) = (bytes(&split.train), bytes(&split.validation));
+/// Counts a corpus's documents and split, and its tokens under each tokenizer, from the cached
+/// streams (encoding them once if they are not cached yet).
+pub fn corpus_stats(corpus: &str, specs: &[TokenizerSpec], cache: &Path) -> Result<CorpusStats> {
     let mut tokenizers = Vec::new();
+    let mut metas = Vec::new();
     for &spec in specs {
-        let tok = Tokenizer::load_or_train(spec, &split.train, cache)?;
-        let train_tokens = encode_stream(&tok, &split.train)?.len();
-        let validation_tokens = encode_stream(&tok, &split.validation)?.len();
+        let s = streams::open(corpus, spec, cache)?;
         tokenizers.push(TokenizerStats {
             tokenizer: spec.to_string(),
-            vocab_size: tok.vocab_size(),
-            train_tokens,
-            validation_tokens,
-            bytes_per_token: bytes_per_token(train_bytes, train_tokens),
+            vocab_size: s.meta.vocab_size,
+            train_tokens: s.meta.train_tokens,
+            validation_tokens: s.meta.validation_tokens,
+            bytes_per_token: bytes_per_token(s.meta.train_bytes, s.meta.train_tokens),
         });
+        metas.push(s.meta);
     }
+    let m = match metas.into_iter().next() {
+        Some(m) => m,
+        None => {
+            let c = Corpus::open(corpus, cache)?;
+            let split = c.split(VALIDATION_FRACTION)?;
+            streams::StreamMeta {
+                corpus: c.name.clone(),
+                identity: c.works.identity.clone(),
+                tokenizer: String::new(),
+                tokenizer_sha256: String::new(),
+                vocab_size: 0,
+                token_bytes: 0,
+                works: c.works_with_text,
+                documents: c.documents.len(),
+                bytes: c.bytes(0..c.documents.len()),
+                train_documents: split.train.len(),
+                train_bytes: c.bytes(split.train.clone()),
+                train_tokens: 0,
+                validation_documents: split.validation.len(),
+                validation_bytes: c.bytes(split.validation),
+                validation_tokens: 0,
+            }
+        }
+    };
     Ok(CorpusStats {
-        corpus: corpus.name.clone(),
-        works: corpus.works,
-        documents: corpus.documents.len(),
-        bytes: corpus.bytes(),
-        train_documents: split.train.len(),
-        train_bytes,
-        validation_documents: split.validation.len(),
-        validation_bytes,
+        corpus: m.corpus,
+        works: m.works,
+        documents: m.documents,
+        bytes: m.bytes,
+        train_documents: m.train_documents,
+        train_bytes: m.train_bytes,
+        validation_documents: m.validation_documents,
+        validation_bytes: m.validation_bytes,
         tokenizers,
     })
 }

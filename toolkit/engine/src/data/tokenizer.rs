@@ -2,12 +2,14 @@
 //! `tokenizer.json` that Python's `tokenizers` loads; BPE is trained on training text only and
 //! cached by the training text's hash and the vocabulary size.
 
-use super::cache::{sha256_hex, write_atomic};
-use super::corpus::Document;
+use super::cache::write_atomic;
+use super::corpus::Corpus;
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeSet;
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::str::FromStr;
 use tokenizers::decoders::fuse::Fuse;
 use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
@@ -73,13 +75,18 @@ fn tk<T>(r: tokenizers::Result<T>) -> Result<T> {
 const UNK: &str = "<unk>";
 
 impl Tokenizer {
-    /// Trains a tokenizer on training documents only (deterministic for a given input).
-    pub fn train(spec: TokenizerSpec, train: &[Document]) -> Result<Tokenizer> {
+    /// Trains a tokenizer on training texts only (deterministic for a given multiset of texts:
+    /// the character set and BPE's word counts do not depend on their order).
+    pub fn train<I>(spec: TokenizerSpec, texts: I) -> Result<Tokenizer>
+    where
+        I: Iterator<Item = String> + Send,
+    {
         let inner = match spec {
             TokenizerSpec::Bytes => byte_level(256, std::iter::empty(), false)?,
-            TokenizerSpec::Bpe(vocab) => byte_level(vocab, train.iter().map(|d| d.text.as_str()), true)?,
+            TokenizerSpec::Bpe(vocab) => byte_level(vocab, texts, true)?,
             TokenizerSpec::Char => {
-                let chars: BTreeSet<char> = train.iter().flat_map(|d| d.text.chars()).collect();
+                let mut chars = BTreeSet::new();
+                texts.for_each(|t| chars.extend(t.chars()));
                 if chars.is_empty() {
                     bail!("cannot build a char tokenizer from empty training text");
                 }
@@ -95,29 +102,38 @@ impl Tokenizer {
         Ok(Tokenizer { spec, inner, path: None })
     }
 
-    /// The cached tokenizer for these training documents, training and saving it if absent.
-    pub fn load_or_train(spec: TokenizerSpec, train: &[Document], cache: &Path) -> Result<Tokenizer> {
-        let path = Self::cache_path(spec, train, cache);
+    /// The cached tokenizer for a corpus's training documents `train`, training and saving it
+    /// if absent; training reads the texts one work at a time.
+    pub fn load_or_train(spec: TokenizerSpec, corpus: &Corpus, train: Range<usize>, cache: &Path) -> Result<Tokenizer> {
+        let path = Self::cache_path(spec, corpus, train.clone(), cache);
         if path.is_file() {
             let mut t = Self::load(&path)?;
             t.spec = spec;
             return Ok(t);
         }
-        let mut t = Self::train(spec, train)?;
+        let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let texts = corpus.by_work(train).into_iter().flat_map(|(_, docs)| match corpus.texts(&docs) {
+            Ok(texts) => texts,
+            Err(e) => {
+                failed.lock().unwrap().get_or_insert(e);
+                Vec::new()
+            }
+        });
+        let mut t = Self::train(spec, texts)?;
+        if let Some(e) = failed.into_inner().unwrap() {
+            return Err(e.context(format!("training the {spec} tokenizer")));
+        }
         t.save(&path)?;
         t.path = Some(path);
         Ok(t)
     }
 
-    /// Where the tokenizer for these training documents is cached.
-    pub fn cache_path(spec: TokenizerSpec, train: &[Document], cache: &Path) -> PathBuf {
+    /// Where the tokenizer for a corpus's training documents `train` is cached (keyed by the
+    /// documents' hashes in order).
+    pub fn cache_path(spec: TokenizerSpec, corpus: &Corpus, train: Range<usize>, cache: &Path) -> PathBuf {
         let key = match spec {
             TokenizerSpec::Bytes => "any".to_owned(),
-            _ => {
-                let mut text = String::new();
-                train.iter().for_each(|d| text.push_str(&d.text));
-                sha256_hex(text.as_bytes())[..16].to_owned()
-            }
+            _ => corpus.identity_of(train)[..16].to_owned(),
         };
         let dir = format!("{}-{key}", spec.to_string().replace(':', "-"));
         cache.join("tokenizers").join(dir).join("tokenizer.json")
@@ -151,10 +167,9 @@ impl Tokenizer {
         Ok(tk(self.inner.encode_fast(text, false))?.get_ids().to_vec())
     }
 
-    /// Token ids of many documents, encoded in parallel.
-    pub fn encode_documents(&self, docs: &[Document]) -> Result<Vec<Vec<u32>>> {
-        let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
-        let encodings = tk(self.inner.encode_batch_fast(texts, false))?;
+    /// Token ids of many texts, encoded in parallel.
+    pub fn encode_texts(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        let encodings = tk(self.inner.encode_batch_fast(texts.to_vec(), false))?;
         Ok(encodings.into_iter().map(|e| e.get_ids().to_vec()).collect())
     }
 
@@ -165,7 +180,7 @@ impl Tokenizer {
 }
 
 /// A byte-level BPE tokenizer trained to `vocab` symbols (256 = plain bytes, no merges).
-fn byte_level<'a>(vocab: usize, texts: impl Iterator<Item = &'a str> + Send, use_regex: bool) -> Result<tokenizers::Tokenizer> {
+fn byte_level(vocab: usize, texts: impl Iterator<Item = String> + Send, use_regex: bool) -> Result<tokenizers::Tokenizer> {
     let mut t = tokenizers::Tokenizer::new(BPE::default());
     let byte_level = ByteLevel::default().add_prefix_space(false).use_regex(use_regex);
     t.with_pre_tokenizer(Some(byte_level));
@@ -185,9 +200,4 @@ fn byte_level<'a>(vocab: usize, texts: impl Iterator<Item = &'a str> + Send, use
 /// Average bytes of text per token (bits/byte = nats/token / (ln 2 * bytes per token)).
 pub fn bytes_per_token(bytes: usize, tokens: usize) -> f64 {
     bytes as f64 / tokens.max(1) as f64
-}
-
-/// The documents' tokens concatenated in order: the stream budgets are prefixes of.
-pub fn encode_stream(tokenizer: &Tokenizer, docs: &[Document]) -> Result<Vec<u32>> {
-    Ok(tokenizer.encode_documents(docs)?.concat())
 }

@@ -32,7 +32,8 @@ pub fn evaluate(objective: &dyn Objective, model: &dyn LogitModel, set: &Packed,
     let mut losses = Vec::with_capacity(n);
     let mut var = 0.0;
     for (chunk, start) in (0..n).step_by(batch.max(1)).enumerate() {
-        let samples: Vec<&[u32]> = (start..(start + batch).min(n)).map(|i| set.sample(i)).collect();
+        let owned: Vec<_> = (start..(start + batch).min(n)).map(|i| set.sample(i)).collect();
+        let samples: Vec<&[u32]> = owned.iter().map(|s| &**s).collect();
         for s in objective.eval(model, &samples, mix(seed, chunk as u64), device) {
             losses.push(s.loss);
             var += s.mc_variance;

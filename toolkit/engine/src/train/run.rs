@@ -84,7 +84,8 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
         let started = Instant::now();
         let step = state.step;
         let lr = lr_at(step, total, cfg.lr, cfg.warmup_fraction, cfg.final_lr_fraction);
-        let samples: Vec<&[u32]> = batch.indices.iter().map(|&i| data.train.sample(i)).collect();
+        let owned: Vec<_> = batch.indices.iter().map(|&i| data.train.sample(i)).collect();
+        let samples: Vec<&[u32]> = owned.iter().map(|s| &**s).collect();
         let mut rng = SplitMix64::new(mix(train_seed, step as u64));
         let loss = objective.loss(&model, &samples, &mut rng, &ad);
         let value = loss.clone().into_scalar::<f32>() as f64;

@@ -2,13 +2,23 @@
 
 use dclab::data::cache::sha256_hex;
 use dclab::data::source::{self, FetchOptions};
-use dclab::data::tokenizer::encode_stream;
-use dclab::data::{Corpus, CorpusName, EpochLoader, Packed, Tokenizer, TokenizerSpec};
+use dclab::data::{Corpus, CorpusName, EpochLoader, Packed, Tokenizer, TokenizerSpec, Tokens};
 use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
 use std::path::Path;
 
 fn sample() -> Corpus {
     Corpus::open("sample", Path::new("/nonexistent-cache")).expect("the sample is built in")
+}
+
+/// The texts of a range of the corpus's documents, in order.
+fn texts(c: &Corpus, r: Range<usize>) -> Vec<String> {
+    c.texts(&r.collect::<Vec<_>>()).unwrap()
+}
+
+/// Every document's tokens, concatenated in order.
+fn encode(tok: &Tokenizer, texts: &[String]) -> Tokens {
+    texts.iter().flat_map(|t| tok.encode(t).unwrap()).collect::<Vec<u32>>().into()
 }
 
 fn listing(dir: &Path) -> BTreeMap<String, String> {
@@ -32,8 +42,10 @@ fn listing(dir: &Path) -> BTreeMap<String, String> {
 fn document_order_is_fixed_and_documents_are_unique() {
     let (a, b) = (sample(), sample());
     assert_eq!(a.documents, b.documents);
-    let unique: HashSet<_> = a.documents.iter().map(|d| sha256_hex(d.text.as_bytes())).collect();
+    let all = texts(&a, 0..a.documents.len());
+    let unique: HashSet<_> = all.iter().map(|t| sha256_hex(t.as_bytes())).collect();
     assert_eq!(unique.len(), a.documents.len());
+    assert!(all.iter().zip(&a.documents).all(|(t, d)| t.len() == d.len));
     // The order is shuffled, not the file order: the first 10 documents come from several works.
     let works: HashSet<_> = a.documents[..10].iter().map(|d| &d.work).collect();
     assert!(works.len() >= 3, "first documents all from {works:?}");
@@ -43,10 +55,11 @@ fn document_order_is_fixed_and_documents_are_unique() {
 fn budgets_nest_and_validation_is_disjoint_from_every_budget() {
     let corpus = sample();
     let split = corpus.split(0.05).unwrap();
-    let val_bytes: usize = split.validation.iter().map(|d| d.text.len()).sum();
-    assert!(val_bytes as f64 >= 0.05 * corpus.bytes() as f64);
-    let tok = Tokenizer::train(TokenizerSpec::Bytes, &split.train).unwrap();
-    let stream = encode_stream(&tok, &split.train).unwrap();
+    let (train_texts, val_texts) = (texts(&corpus, split.train.clone()), texts(&corpus, split.validation.clone()));
+    let val_bytes: usize = val_texts.iter().map(|t| t.len()).sum();
+    assert!(val_bytes as f64 >= 0.05 * corpus.bytes(0..corpus.documents.len()) as f64);
+    let tok = Tokenizer::train(TokenizerSpec::Bytes, train_texts.clone().into_iter()).unwrap();
+    let stream = encode(&tok, &train_texts);
     let seq_len = 64;
     let budgets = [1_000, 20_000, 150_000, stream.len()];
     let packed: Vec<Packed> = budgets.iter().map(|&u| Packed::budget(&stream, u, seq_len).unwrap()).collect();
@@ -57,13 +70,13 @@ fn budgets_nest_and_validation_is_disjoint_from_every_budget() {
         }
     }
     // By content hash: no validation document is in training, no validation sample in any budget.
-    let train_docs: HashSet<_> = split.train.iter().map(|d| sha256_hex(d.text.as_bytes())).collect();
-    assert!(split.validation.iter().all(|d| !train_docs.contains(&sha256_hex(d.text.as_bytes()))));
-    let val = Packed::all(&encode_stream(&tok, &split.validation).unwrap(), seq_len).unwrap();
+    let train_docs: HashSet<_> = train_texts.iter().map(|t| sha256_hex(t.as_bytes())).collect();
+    assert!(val_texts.iter().all(|t| !train_docs.contains(&sha256_hex(t.as_bytes()))));
+    let val = Packed::all(&encode(&tok, &val_texts), seq_len).unwrap();
     let hash = |s: &[u32]| sha256_hex(&s.iter().flat_map(|t| t.to_le_bytes()).collect::<Vec<u8>>());
     let largest = packed.last().unwrap();
-    let train_samples: HashSet<_> = (0..largest.n_samples()).map(|i| hash(largest.sample(i))).collect();
-    let overlap = (0..val.n_samples()).filter(|&i| train_samples.contains(&hash(val.sample(i)))).count();
+    let train_samples: HashSet<_> = (0..largest.n_samples()).map(|i| hash(&largest.sample(i))).collect();
+    let overlap = (0..val.n_samples()).filter(|&i| train_samples.contains(&hash(&val.sample(i)))).count();
     assert_eq!(overlap, 0, "validation samples found in the training budget");
     // The same split for every run: recomputing gives the same validation set.
     assert_eq!(sample().split(0.05).unwrap().validation, split.validation);
@@ -71,7 +84,7 @@ fn budgets_nest_and_validation_is_disjoint_from_every_budget() {
 
 #[test]
 fn a_budget_larger_than_the_training_text_names_both_numbers() {
-    let stream: Vec<u32> = (0..1000).collect();
+    let stream = Tokens::from((0..1000).collect::<Vec<u32>>());
     let err = Packed::budget(&stream, 5000, 16).unwrap_err().to_string();
     assert!(err.contains("5000") && err.contains("1000"), "{err}");
     assert!(Packed::budget(&stream, 10, 16).is_err(), "a budget smaller than one sample must fail");
@@ -111,10 +124,11 @@ fn every_training_sample_is_seen_exactly_e_times_with_fresh_shuffles() {
 #[test]
 fn tokenizers_round_trip_and_bpe_training_is_deterministic() {
     let split = sample().split(0.05).unwrap();
-    let train = &split.train[..60];
-    let probe = format!("{}{}", split.validation[0].text, "Unicode too: caf\u{e9}, \u{201c}quoted\u{201d} \u{2014} na\u{ef}ve\n");
+    let corpus = sample();
+    let train = &texts(&corpus, split.train.start..split.train.start + 60);
+    let probe = format!("{}{}", texts(&corpus, split.validation.clone())[0], "Unicode too: caf\u{e9}, \u{201c}quoted\u{201d} \u{2014} na\u{ef}ve\n");
     for spec in [TokenizerSpec::Bytes, TokenizerSpec::Bpe(600)] {
-        let tok = Tokenizer::train(spec, train).unwrap();
+        let tok = Tokenizer::train(spec, train.clone().into_iter()).unwrap();
         let ids = tok.encode(&probe).unwrap();
         assert_eq!(tok.decode(&ids).unwrap(), probe, "{spec} round trip");
         if spec == TokenizerSpec::Bytes {
@@ -125,32 +139,33 @@ fn tokenizers_round_trip_and_bpe_training_is_deterministic() {
             assert!(ids.len() * 2 < probe.len(), "BPE should compress: {} tokens for {} bytes", ids.len(), probe.len());
         }
     }
-    let char_tok = Tokenizer::train(TokenizerSpec::Char, train).unwrap();
-    let text = &train[3].text;
+    let char_tok = Tokenizer::train(TokenizerSpec::Char, train.clone().into_iter()).unwrap();
+    let text = &train[3];
     assert_eq!(char_tok.decode(&char_tok.encode(text).unwrap()).unwrap(), *text);
     assert_eq!(char_tok.encode(text).unwrap().len(), text.chars().count());
 
-    let a = Tokenizer::train(TokenizerSpec::Bpe(800), train).unwrap();
-    let b = Tokenizer::train(TokenizerSpec::Bpe(800), train).unwrap();
+    let a = Tokenizer::train(TokenizerSpec::Bpe(800), train.clone().into_iter()).unwrap();
+    let b = Tokenizer::train(TokenizerSpec::Bpe(800), train.clone().into_iter()).unwrap();
     assert_eq!(a.inner.to_string(false).unwrap(), b.inner.to_string(false).unwrap(), "BPE training is not deterministic");
 }
 
 #[test]
 fn tokenizers_are_cached_by_training_text_and_reload_identically() {
     let cache = tempfile::tempdir().unwrap();
-    let split = sample().split(0.05).unwrap();
-    let train = &split.train[..40];
+    let corpus = sample();
+    let split = corpus.split(0.05).unwrap();
+    let train = 0..40;
     let spec = TokenizerSpec::Bpe(500);
-    let first = Tokenizer::load_or_train(spec, train, cache.path()).unwrap();
+    let first = Tokenizer::load_or_train(spec, &corpus, train.clone(), cache.path()).unwrap();
     let path = first.path.clone().unwrap();
     assert!(path.ends_with("tokenizer.json") && path.is_file());
-    let again = Tokenizer::load_or_train(spec, train, cache.path()).unwrap();
+    let again = Tokenizer::load_or_train(spec, &corpus, train.clone(), cache.path()).unwrap();
     assert_eq!(again.spec, spec);
-    let text = &split.validation[0].text;
+    let text = &texts(&corpus, split.validation.clone())[0];
     assert_eq!(first.encode(text).unwrap(), again.encode(text).unwrap());
-    let other = Tokenizer::cache_path(spec, &split.train[..41], cache.path());
+    let other = Tokenizer::cache_path(spec, &corpus, 0..41, cache.path());
     assert_ne!(other, path, "different training text must not share a cached tokenizer");
-    let char_tok = Tokenizer::load_or_train(TokenizerSpec::Char, train, cache.path()).unwrap();
+    let char_tok = Tokenizer::load_or_train(TokenizerSpec::Char, &corpus, train, cache.path()).unwrap();
     assert_eq!(Tokenizer::load(char_tok.path.as_ref().unwrap()).unwrap().spec, TokenizerSpec::Char);
 }
 
@@ -195,8 +210,10 @@ fn missing_and_empty_corpora_are_clear_errors() {
 #[test]
 fn heldout_domain_of_the_sample_is_not_shakespeare() {
     let corpus = sample();
-    let heldout = corpus.heldout_domain(Path::new("/nonexistent")).unwrap();
-    assert!(heldout.documents.iter().any(|d| d.text.contains("Alice")));
-    let train: HashSet<_> = corpus.documents.iter().map(|d| &d.text).collect();
-    assert!(heldout.documents.iter().all(|d| !train.contains(&d.text)));
+    let heldout = corpus.heldout_domain(Path::new("/nonexistent")).unwrap().index().unwrap();
+    let held = texts(&heldout, 0..heldout.documents.len());
+    assert!(held.iter().any(|t| t.contains("Alice")));
+    let all = texts(&corpus, 0..corpus.documents.len());
+    let train: HashSet<_> = all.iter().collect();
+    assert!(held.iter().all(|t| !train.contains(t)));
 }

@@ -1,7 +1,7 @@
 //! How results show themselves in a notebook: each view holds a plotly figure (valid JSON with
 //! the result's data) and/or an HTML table, made by the same figure code as report.html.
 
-use dclab::data::{corpus_stats, prepare, Corpus, TokenizerSpec};
+use dclab::data::{corpus_stats, prepare, TokenizerSpec};
 use dclab::model::{select_device, ModelConfig};
 use dclab::objective::parse_objective;
 use dclab::scaling::crit::{critical_compute, CritOptions};
@@ -58,8 +58,7 @@ fn laws_and_corpora_show_figures_and_tables() {
     assert_eq!(plotly(&v.blobs)["data"].as_array().unwrap().len(), 2, "fitted C_crit and DBA's line");
     assert!(html(&v.blobs).contains("id=\"crit-rows\"") && html(&v.blobs).matches("<tr>").count() == 3);
 
-    let corpus = Corpus::open("sample", &cache()).unwrap();
-    let stats = corpus_stats(&corpus, &[TokenizerSpec::Char], &cache()).unwrap();
+    let stats = corpus_stats("sample", &[TokenizerSpec::Char], &cache()).unwrap();
     let v = views::corpus(&stats);
     assert!(!v.blobs.iter().any(|b| b.mime == Blob::PLOTLY));
     assert!(html(&v.blobs).contains(&stats.train_bytes.to_string()));

@@ -181,9 +181,11 @@ const CHUNK_BYTES: usize = 4 << 20;
 /// call; returns the tokens (in work order) and each document's `(start, len)` in them.
 fn encode(corpus: &Corpus, tokenizer: &Tokenizer, what: &str) -> Result<(Buffer, Vec<(usize, usize)>)> {
     let vocab = tokenizer.vocab_size();
-    let mut buf = if width_for(vocab) == 2 { Buffer::U16(Vec::new()) } else { Buffer::U32(Vec::new()) };
     let mut spans = vec![(0, 0); corpus.documents.len()];
     let total = corpus.bytes(0..corpus.documents.len());
+    // Every tokenizer here gives at most one token per byte, so this capacity is never
+    // exceeded (no reallocation holding two copies); pages never written are never resident.
+    let mut buf = if width_for(vocab) == 2 { Buffer::U16(Vec::with_capacity(total)) } else { Buffer::U32(Vec::with_capacity(total)) };
     let (started, mut last_line, mut done) = (Instant::now(), Instant::now(), 0usize);
     for (w, docs) in corpus.by_work(0..corpus.documents.len()) {
         let text = corpus.works.list[w].read()?;

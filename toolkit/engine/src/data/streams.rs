@@ -175,7 +175,7 @@ impl Buffer {
 }
 
 /// Documents encoded per call to the tokenizer: bounds the tokenizer's per-token records.
-const CHUNK_BYTES: usize = 4 << 20;
+const CHUNK_BYTES: usize = 256 << 10;
 
 /// Encodes every document of `corpus`, one work at a time and a bounded chunk of documents per
 /// call; returns the tokens (in work order) and each document's `(start, len)` in them.

@@ -23,13 +23,14 @@ ap.add_argument("--corpora", default="pdlit,gen")
 ap.add_argument("--tokenizers", default="bytes,char,bpe:4096")
 ap.add_argument("--python", default=sys.executable)
 ap.add_argument("--out", required=True)
+ap.add_argument("--table-from", help="only write the table from the rows of an earlier run's .log")
 a = ap.parse_args()
 here = os.path.dirname(os.path.abspath(__file__))
 os.makedirs(a.work, exist_ok=True)
 
 
 def measure(cmd, env=None):
-    """Runs cmd; returns (wall seconds, peak RSS in MB); fails loudly on a non-zero exit."""
+    """Runs cmd; returns (wall seconds, peak RSS in MB of 10^6 bytes); fails loudly on a non-zero exit."""
     t0 = time.time()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     out = p.stdout.read()
@@ -38,7 +39,7 @@ def measure(cmd, env=None):
     if os.waitstatus_to_exitcode(status) != 0:
         sys.stderr.write(out.decode(errors="replace")[-3000:])
         raise SystemExit(f"failed: {' '.join(cmd)}")
-    return wall, ru.ru_maxrss / 1024, out.decode(errors="replace")
+    return wall, ru.ru_maxrss * 1024 / 1e6, out.decode(errors="replace")  # ru_maxrss is in KiB
 
 
 def cache(name):
@@ -55,7 +56,7 @@ def dir_bytes(path):
 
 
 rows = []
-log = open(a.out + ".log", "w")
+log = None if a.table_from else open(a.out + ".log", "w")
 
 
 def row(**kw):
@@ -65,8 +66,10 @@ def row(**kw):
     log.flush()
 
 
-after = cache("cache-after")
-for corpus in a.corpora.split(","):
+after = cache("cache-after") if not a.table_from else None
+if a.table_from:
+    rows = [json.loads(line) for line in open(a.table_from)]
+for corpus in ([] if a.table_from else a.corpora.split(",")):
     spec = a.gen if corpus == "gen" else corpus
     texts = a.gen if corpus == "gen" else os.path.join(a.cache_corpora, corpus, "texts")
     text_bytes = dir_bytes(texts)

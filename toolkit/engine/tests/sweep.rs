@@ -156,6 +156,12 @@ fn sigkill_then_resume_gives_the_uninterrupted_rows() {
     assert!(killed_mid_run, "the sweep finished before it could be killed mid-run");
     let partial = table::read(&out).unwrap();
     assert!(!partial.is_empty() && partial.len() < want.len());
+    // A merge of the stopped folder takes its finished rows and names it as incomplete.
+    let early = dir.path().join("early");
+    let merged = dclab::sweep::merge(std::slice::from_ref(&out), &early).unwrap();
+    assert_eq!(merged.rows.len(), partial.len());
+    assert_eq!(merged.incomplete, vec![dclab::sweep::Incomplete { dir: out.clone(), finished: partial.len(), planned: want.len() }]);
+    assert!(merged.incomplete[0].to_string().contains("still running or stopped"));
     // More kills at arbitrary moments, then a run to the end.
     for delay in [150u64, 40, 400, 90] {
         let mut child = sweep_cmd(&spec, &out, &[]).spawn().unwrap();
@@ -226,6 +232,13 @@ fn slurm_shards_merged_equal_the_unsharded_sweep() {
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(text.contains("#SBATCH --array=0-2") && text.contains("--shard \"$SHARD/3\""), "{text}");
+    assert!(out.is_dir(), "Slurm opens the shard logs in the output folder before the script runs: it must exist");
+    // A node that lacks the binary, the spec or the cache: the task says which, before anything runs.
+    for (var, value, said) in [("DCLAB_BIN", "/nonexistent/dclab", "dclab binary"), ("DCLAB_SPEC", "/nonexistent/s.toml", "sweep spec"), ("DCLAB_CACHE", "/nonexistent/cache", "data cache")] {
+        let o = Command::new("bash").arg(&script).env("SLURM_ARRAY_TASK_ID", "0").env(var, value).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(said) && err.contains(value) && err.contains("missing"), "{var}: {err}");
+    }
     // Each array task, as Slurm would run it.
     for task in 0..3 {
         let out = Command::new("bash").arg(&script).env("SLURM_ARRAY_TASK_ID", task.to_string()).output().unwrap();

@@ -96,7 +96,11 @@ pub fn run(c: SweepCommand, out: Out) -> Result<()> {
     match (c.sub, c.run) {
         (Some(SweepSub::Slurm(a)), _) => slurm(a),
         (Some(SweepSub::Merge(a)), _) => {
-            let rows = sweep::merge(&a.dirs, &a.out)?;
+            let merged = sweep::merge(&a.dirs, &a.out)?;
+            for i in &merged.incomplete {
+                out.line(&i.to_string());
+            }
+            let rows = merged.rows;
             out.line(&format!("merged {} runs from {} folders into {}", rows.len(), a.dirs.len(), a.out.display()));
             Ok(())
         }
@@ -140,6 +144,8 @@ fn slurm(a: SlurmArgs) -> Result<()> {
         partition: a.partition,
         name: a.spec.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "sweep".into()),
     };
+    // Slurm opens each task's `--output` log in OUT before the script runs: make OUT now.
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating the sweep folder {} for the shard logs", a.out.display()))?;
     let script = sweep::slurm_script(&o);
     match a.script {
         Some(p) => {

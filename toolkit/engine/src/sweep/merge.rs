@@ -1,25 +1,71 @@
-//! Merging the tables of shard folders into one, refusing rows that conflict.
+//! Merging the tables of shard folders into one, refusing rows that conflict; a shard that is
+//! still running (or stopped) gives its finished rows and is named.
 
+use super::runner::read_plan;
 use super::table::{self, RunRow};
 use anyhow::{bail, Context, Result};
+use std::fmt;
 use std::path::{Path, PathBuf};
+
+/// A folder whose plan has runs its table does not hold yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incomplete {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Runs in its table.
+    pub finished: usize,
+    /// Runs its sweep planned (`plan.json`).
+    pub planned: usize,
+}
+
+impl fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} of {} runs finished, the others still running or stopped: taking the {} finished (merge again when it is done)",
+            self.dir.display(),
+            self.finished,
+            self.planned,
+            self.finished
+        )
+    }
+}
+
+/// What a merge wrote: every row of the merged table, and the folders that were not done.
+#[derive(Clone, Debug)]
+pub struct Merged {
+    /// The merged table's rows.
+    pub rows: Vec<RunRow>,
+    /// Source folders with planned runs not finished yet.
+    pub incomplete: Vec<Incomplete>,
+}
 
 /// Merges the tables of `dirs` into `out` (its own table, if any, is a source too). Rows of
 /// the same run must agree in everything but timing and curve path; identical duplicates
-/// collapse. Curve paths are rewritten relative to `out` (absolute if outside it).
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<RunRow>> {
+/// collapse. Curve paths are rewritten relative to `out` (absolute if outside it). Only finished
+/// rows exist in a table, so a shard still running contributes those and is listed as incomplete.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     if dirs.is_empty() {
         bail!("nothing to merge: give one or more sweep folders");
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let out_abs = std::path::absolute(out)?;
     let mut rows: Vec<(RunRow, PathBuf)> = table::read(out)?.into_iter().map(|r| (r, out.to_path_buf())).collect();
+    let mut incomplete = Vec::new();
     for dir in dirs {
-        if !table::parquet_path(dir).exists() {
-            bail!("{} has no runs.parquet: not a sweep folder (or no run finished there yet)", dir.display());
+        let plan = read_plan(dir)?;
+        if !table::parquet_path(dir).exists() && plan.is_none() {
+            bail!("{} has no runs.parquet and no plan.json: not a sweep folder", dir.display());
+        }
+        let src = if table::parquet_path(dir).exists() { table::read(dir)? } else { Vec::new() };
+        if let Some(plan) = plan {
+            let finished = plan.iter().filter(|id| src.iter().any(|r| &r.point.run_id == *id)).count();
+            if finished < plan.len() {
+                incomplete.push(Incomplete { dir: dir.clone(), finished, planned: plan.len() });
+            }
         }
         let src_abs = std::path::absolute(dir)?;
-        for mut row in table::read(dir)? {
+        for mut row in src {
             let curve = src_abs.join(&row.curve);
             row.curve = match curve.strip_prefix(&out_abs) {
                 Ok(rel) => rel.display().to_string(),
@@ -39,7 +85,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<RunRow>> {
             rows.push((row, dir.clone()));
         }
     }
-    let settings = &rows[0].0.settings;
+    let Some(first) = rows.first() else {
+        bail!("no run has finished in {} yet: nothing to merge", dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
+    };
+    let settings = &first.0.settings;
     if let Some((r, d)) = rows.iter().find(|(r, _)| &r.settings != settings) {
         bail!("run {} in {} was made with other settings than run {}: refusing to mix them", r.point.run_id, d.display(), rows[0].0.point.run_id);
     }
@@ -51,7 +100,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<RunRow>> {
             std::fs::copy(&spec, out.join("spec.toml")).context("copying spec.toml")?;
         }
     }
-    Ok(rows)
+    Ok(Merged { rows, incomplete })
 }
 
 /// The first field two rows of one run disagree on (timing and curve path aside).

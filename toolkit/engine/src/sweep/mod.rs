@@ -8,7 +8,7 @@ pub mod slurm;
 pub mod spec;
 pub mod table;
 
-pub use merge::merge;
+pub use merge::{merge, Incomplete, Merged};
 pub use point::{parse_shard, points, shard, SweepPoint};
 pub use runner::{run_sweep, SweepEvent, SweepOptions, SweepResult};
 pub use slurm::{slurm_script, SlurmOptions};

@@ -107,6 +107,8 @@ pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &m
         );
     }
     write_atomic(&dir.join("spec.toml"), spec.to_toml().as_bytes())?;
+    let plan: Vec<&str> = todo.iter().map(|p| p.run_id.as_str()).collect();
+    write_atomic(&dir.join(PLAN_FILE), serde_json::to_string_pretty(&plan)?.as_bytes())?;
     let device = select_device(&opts.device)?;
     let total = todo.len();
     let skipped = todo.iter().filter(|p| rows.iter().any(|r| r.point.run_id == p.run_id)).count();
@@ -213,4 +215,18 @@ fn first_difference(a: &str, b: &str) -> String {
         }
     }
     walk("", &a, &b).unwrap_or_else(|| "formatting differs".into())
+}
+
+/// The run ids a sweep folder will hold when its sweep (or shard) is done.
+const PLAN_FILE: &str = "plan.json";
+
+/// The run ids a sweep folder's sweep planned, if it wrote a plan (folders of older versions
+/// did not).
+pub fn read_plan(dir: &Path) -> Result<Option<Vec<String>>> {
+    let path = dir.join(PLAN_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&text).map(Some).with_context(|| format!("{} is not a sweep plan", path.display()))
 }

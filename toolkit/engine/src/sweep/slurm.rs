@@ -42,7 +42,8 @@ pub fn slurm_script(o: &SlurmOptions) -> String {
     s.push_str("#!/bin/bash\n");
     s.push_str(&format!("# dclab sweep '{}' as a Slurm job array of {} shards (written by `dclab sweep slurm`).\n", o.name, o.shards));
     s.push_str("# Fetch the corpus into DCLAB_CACHE once before submitting (`dclab data fetch NAME`),\n");
-    s.push_str("# then: sbatch THIS_SCRIPT; when every task is done:\n");
+    s.push_str("# then: sbatch THIS_SCRIPT; rerun a failed or cancelled task i with sbatch --array=i THIS_SCRIPT\n");
+    s.push_str("# (it resumes from its checkpoint); merge at any time (unfinished shards are named):\n");
     s.push_str(&format!("#   {} sweep merge {}/shard-* --out {}\n", o.binary, o.out, o.out));
     s.push_str(&format!("#SBATCH --job-name=dclab-{}\n", o.name.replace(char::is_whitespace, "-")));
     s.push_str(&format!("#SBATCH --array=0-{}\n", o.shards.saturating_sub(1)));
@@ -63,6 +64,12 @@ pub fn slurm_script(o: &SlurmOptions) -> String {
     s.push_str(&format!("export BURN_DEVICE=\"${{BURN_DEVICE:-{}}}\"\n", o.device));
     s.push_str(&format!("export RAYON_NUM_THREADS=\"${{RAYON_NUM_THREADS:-${{SLURM_CPUS_PER_TASK:-{}}}}}\"\n", o.cpus));
     s.push_str("SHARD=\"${SLURM_ARRAY_TASK_ID:?submit with sbatch: SLURM_ARRAY_TASK_ID is not set}\"\n");
+    // What the node must have, checked before anything runs, each named when it is missing.
+    s.push_str("fail() { echo \"dclab sweep task $SHARD on $(hostname): $1\" >&2; exit 2; }\n");
+    s.push_str("[ -x \"$DCLAB_BIN\" ] || fail \"the dclab binary $DCLAB_BIN is missing or not executable on this node (set DCLAB_BIN)\"\n");
+    s.push_str("[ -r \"$SPEC\" ] || fail \"the sweep spec $SPEC is missing on this node (set DCLAB_SPEC)\"\n");
+    s.push_str("[ -d \"$DCLAB_CACHE\" ] || fail \"the data cache $DCLAB_CACHE is missing on this node: fetch the corpus into it (DCLAB_CACHE=... dclab data fetch NAME)\"\n");
+    s.push_str("mkdir -p \"$OUT\" || fail \"cannot create the output folder $OUT\"\n");
     s.push_str(&format!("exec \"$DCLAB_BIN\" sweep \"$SPEC\" --shard \"$SHARD/{}\" --out \"$OUT/shard-$SHARD\"\n", o.shards));
     s
 }

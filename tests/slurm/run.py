@@ -175,7 +175,13 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         return "\n".join(out)
 
     def stop(self):
-        """Stops exactly the daemons this object started, by pid, newest first."""
+        """Cancels this cluster's jobs, then stops exactly the daemons this object started, by
+        pid, newest first."""
+        if self.procs:
+            subprocess.run(["scancel", "--user", str(os.getuid())], capture_output=True, env=self.env)
+            t0 = time.time()
+            while time.time() - t0 < 20 and subprocess.run(["squeue", "-h"], capture_output=True, text=True, env=self.env).stdout.strip():
+                time.sleep(0.2)
         for p in reversed(self.procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -233,7 +239,7 @@ def table(folder):
 
 def main():
     t_install = install()
-    with tempfile.TemporaryDirectory(prefix="dclab-slurm-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="dclab-slurm-", ignore_cleanup_errors=True) as tmp:
         cluster = Cluster(os.path.join(tmp, "cluster"))
         t0 = time.time()
         try:
@@ -300,7 +306,8 @@ def scenarios(cluster, tmp):
                    for r in os.listdir(runs))
 
     wait_for(mid_run, 300, f"shard {victim} to be in the middle of a run", cluster.tails)
-    p = run([BIN, "sweep", "merge", *[os.path.join(out2, f"shard-{i}") for i in range(3)], "--out", os.path.join(out2, "partial")], env=env)
+    started = [os.path.join(out2, d) for d in sorted(os.listdir(out2)) if d.startswith("shard-")]  # as OUT/shard-* expands
+    p = run([BIN, "sweep", "merge", *started, "--out", os.path.join(out2, "partial")], env=env)
     said = p.stdout + p.stderr
     assert "still running or stopped" in said and f"shard-{victim}" in said, f"merge while running did not say which shards are incomplete:\n{said}"
     partial = table(os.path.join(out2, "partial"))

@@ -100,6 +100,9 @@ pub fn run(c: SweepCommand, out: Out) -> Result<()> {
             for i in &merged.incomplete {
                 out.line(&i.to_string());
             }
+            if !merged.missing_shards.is_empty() {
+                out.line(&format!("shards not merged (not started yet, or not given): {}", merged.missing_shards.join(", ")));
+            }
             let rows = merged.rows;
             out.line(&format!("merged {} runs from {} folders into {}", rows.len(), a.dirs.len(), a.out.display()));
             Ok(())

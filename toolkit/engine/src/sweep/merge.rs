@@ -38,6 +38,9 @@ pub struct Merged {
     pub rows: Vec<RunRow>,
     /// Source folders with planned runs not finished yet.
     pub incomplete: Vec<Incomplete>,
+    /// Shards (`i/n`) of the merged shards' sweeps that were not among the folders (not started
+    /// yet, or not given).
+    pub missing_shards: Vec<String>,
 }
 
 /// Merges the tables of `dirs` into `out` (its own table, if any, is a source too). Rows of
@@ -52,6 +55,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     let out_abs = std::path::absolute(out)?;
     let mut rows: Vec<(RunRow, PathBuf)> = table::read(out)?.into_iter().map(|r| (r, out.to_path_buf())).collect();
     let mut incomplete = Vec::new();
+    let mut shards_seen: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     for dir in dirs {
         let plan = read_plan(dir)?;
         if !table::parquet_path(dir).exists() && plan.is_none() {
@@ -59,9 +63,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         }
         let src = if table::parquet_path(dir).exists() { table::read(dir)? } else { Vec::new() };
         if let Some(plan) = plan {
-            let finished = plan.iter().filter(|id| src.iter().any(|r| &r.point.run_id == *id)).count();
-            if finished < plan.len() {
-                incomplete.push(Incomplete { dir: dir.clone(), finished, planned: plan.len() });
+            let finished = plan.runs.iter().filter(|id| src.iter().any(|r| &r.point.run_id == *id)).count();
+            if finished < plan.runs.len() {
+                incomplete.push(Incomplete { dir: dir.clone(), finished, planned: plan.runs.len() });
+            }
+            if let Some((i, n)) = plan.shard {
+                shards_seen.entry(n).or_default().push(i);
             }
         }
         let src_abs = std::path::absolute(dir)?;
@@ -93,6 +100,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         bail!("run {} in {} was made with other settings than run {}: refusing to mix them", r.point.run_id, d.display(), rows[0].0.point.run_id);
     }
     let rows: Vec<RunRow> = rows.into_iter().map(|(r, _)| r).collect();
+    let missing_shards: Vec<String> = shards_seen
+        .iter()
+        .flat_map(|(&n, seen)| (0..n).filter(|i| !seen.contains(i)).map(move |i| format!("{i}/{n}")))
+        .collect();
     table::write(out, &rows)?;
     for dir in dirs {
         let spec = dir.join("spec.toml");
@@ -100,7 +111,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
             std::fs::copy(&spec, out.join("spec.toml")).context("copying spec.toml")?;
         }
     }
-    Ok(Merged { rows, incomplete })
+    Ok(Merged { rows, incomplete, missing_shards })
 }
 
 /// The first field two rows of one run disagree on (timing and curve path aside).

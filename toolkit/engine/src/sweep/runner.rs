@@ -107,7 +107,7 @@ pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &m
         );
     }
     write_atomic(&dir.join("spec.toml"), spec.to_toml().as_bytes())?;
-    let plan: Vec<&str> = todo.iter().map(|p| p.run_id.as_str()).collect();
+    let plan = Plan { shard: opts.shard, runs: todo.iter().map(|p| p.run_id.clone()).collect() };
     write_atomic(&dir.join(PLAN_FILE), serde_json::to_string_pretty(&plan)?.as_bytes())?;
     let device = select_device(&opts.device)?;
     let total = todo.len();
@@ -217,12 +217,20 @@ fn first_difference(a: &str, b: &str) -> String {
     walk("", &a, &b).unwrap_or_else(|| "formatting differs".into())
 }
 
-/// The run ids a sweep folder will hold when its sweep (or shard) is done.
+/// The file a sweep folder's [`Plan`] is written to.
 const PLAN_FILE: &str = "plan.json";
 
-/// The run ids a sweep folder's sweep planned, if it wrote a plan (folders of older versions
-/// did not).
-pub fn read_plan(dir: &Path) -> Result<Option<Vec<String>>> {
+/// What a sweep folder will hold when its sweep is done: merge compares it with the table.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Plan {
+    /// `(i, n)` for shard i of n, None for a whole sweep.
+    pub shard: Option<(usize, usize)>,
+    /// Run ids of every point of the folder.
+    pub runs: Vec<String>,
+}
+
+/// A sweep folder's plan, if it wrote one (folders of older versions did not).
+pub fn read_plan(dir: &Path) -> Result<Option<Plan>> {
     let path = dir.join(PLAN_FILE);
     if !path.exists() {
         return Ok(None);

@@ -291,21 +291,27 @@ def scenarios(cluster, tmp):
     assert merged == base, f"the array's merged rows differ from the unsharded sweep:\n{sorted(merged)}\n{sorted(base)}"
     say(f"array of 3 shards: {len(merged)} rows identical to the unsharded sweep, {report['array_s']} s (unsharded {report['unsharded_s']} s)")
 
-    # 2. Cancel one task mid-run, merge while the others run, resubmit the task.
+    # 2. Merge while the tasks run, cancel one mid-run, resubmit it.
     out2 = os.path.join(tmp, "killed")
     job_sh = script(out2, "job2.sh")
     job = sbatch(cluster, job_sh, env={"DCLAB_CACHE": cache})
     victim = 1
     shard = os.path.join(out2, f"shard-{victim}")
 
-    def mid_run():
-        runs = os.path.join(shard, "runs")
-        if not os.path.isdir(runs):
-            return False
-        return any(os.path.exists(os.path.join(runs, r, "checkpoints", "last", "state.json")) and not os.path.exists(os.path.join(runs, r, "summary.json"))
-                   for r in os.listdir(runs))
+    # The shard's costliest run (its plan is cheapest first) is the one to interrupt: caught in
+    # its first 100 of 270 steps, it has seconds left, far more than scancel needs.
+    wait_for(lambda: os.path.exists(os.path.join(shard, "plan.json")), 120, f"shard {victim} to start", cluster.tails)
+    target = json.load(open(os.path.join(shard, "plan.json")))["runs"][-1]
+    run_dir = os.path.join(shard, "runs", target)
 
-    wait_for(mid_run, 300, f"shard {victim} to be in the middle of a run", cluster.tails)
+    def mid_run():
+        try:
+            step = json.load(open(os.path.join(run_dir, "checkpoints", "last", "state.json")))["step"]
+        except (OSError, ValueError, KeyError):
+            return False
+        return step <= 100 and not os.path.exists(os.path.join(run_dir, "summary.json"))
+
+    wait_for(mid_run, 300, f"run {target} of shard {victim} to be in its first 100 steps", cluster.tails)
     started = [os.path.join(out2, d) for d in sorted(os.listdir(out2)) if d.startswith("shard-")]  # as OUT/shard-* expands
     p = run([BIN, "sweep", "merge", *started, "--out", os.path.join(out2, "partial")], env=env)
     said = p.stdout + p.stderr

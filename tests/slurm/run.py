@@ -80,10 +80,15 @@ def install():
     return time.time() - t0
 
 
-def free_port():
-    with socket.socket() as s:
+def free_ports(n):
+    """n distinct free ports (all bound at once while they are picked)."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
 
 
 class Cluster:
@@ -105,6 +110,8 @@ class Cluster:
             f.write(os.urandom(1024))
         os.chmod(key, 0o600)
         r = self.root
+        ctld_port, d_port = free_ports(2)
+        cpus = min(2, os.cpu_count() or 1)
         conf = f"""ClusterName=dclabtest
 SlurmctldHost={self.host}(127.0.0.1)
 SlurmUser=root
@@ -112,8 +119,8 @@ SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket={self.socket}
-SlurmctldPort={free_port()}
-SlurmdPort={free_port()}
+SlurmctldPort={ctld_port}
+SlurmdPort={d_port}
 StateSaveLocation={r}/state
 SlurmdSpoolDir={r}/spool
 SlurmctldPidFile={r}/slurmctld.pid
@@ -135,7 +142,7 @@ SlurmdTimeout=30
 InactiveLimit=0
 KillWait=2
 MinJobAge=5
-NodeName={self.host} NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000 State=UNKNOWN
+NodeName={self.host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=1000 State=UNKNOWN
 PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
 """
         with open(self.conf, "w") as f:
@@ -312,14 +319,16 @@ def scenarios(cluster, tmp):
         return step <= 100 and not os.path.exists(os.path.join(run_dir, "summary.json"))
 
     wait_for(mid_run, 300, f"run {target} of shard {victim} to be in its first 100 steps", cluster.tails)
-    started = [os.path.join(out2, d) for d in sorted(os.listdir(out2)) if d.startswith("shard-")]  # as OUT/shard-* expands
+    run(["scancel", f"{job}_{victim}"], env=cluster.env)
+    # Merge while the other tasks run (and this one is stopped), as OUT/shard-* expands.
+    started = [os.path.join(out2, d) for d in sorted(os.listdir(out2)) if d.startswith("shard-")]
     p = run([BIN, "sweep", "merge", *started, "--out", os.path.join(out2, "partial")], env=env)
     said = p.stdout + p.stderr
     assert "still running or stopped" in said and f"shard-{victim}" in said, f"merge while running did not say which shards are incomplete:\n{said}"
     partial = table(os.path.join(out2, "partial"))
     assert all(base[k] == v for k, v in partial.items()), "a partial merge holds a row that differs from the unsharded sweep"
     report["merge_while_running"] = said.strip().split("\n")
-    run(["scancel", f"{job}_{victim}"], env=cluster.env)
+    report["tasks_running_during_merge"] = squeue(cluster, job)
     wait_for(lambda: victim not in squeue(cluster, job), 60, "the cancelled task to leave the queue")
     killed_rows = len(table(shard)) if os.path.exists(os.path.join(shard, "runs.csv")) else 0
     wait_job(cluster, job)

@@ -155,7 +155,17 @@ fn streams_are_encoded_once_and_damaged_files_are_rebuilt_not_trusted() {
     assert_eq!(rebuilt.train.to_vec(), expected);
     assert_eq!(std::fs::read(&train_file).unwrap(), bytes);
 
-    // One token changed: the checksum refuses it.
+    // Two top bits of 8-byte words flipped (which cancel in a multiply-xor checksum): refused.
+    let mut two = bytes.clone();
+    let words = (two.len() - 128) / 8; // the payload starts at byte 128
+    let (a, b) = (128 + 8 * (words - 2) + 7, 128 + 8 * (words - 1) + 7);
+    two[a] ^= 0x80;
+    two[b] ^= 0x80;
+    std::fs::write(&train_file, &two).unwrap();
+    assert!(streams::open("sample", spec, cache.path()).is_ok());
+    assert_eq!(std::fs::read(&train_file).unwrap(), bytes, "a file with two flipped top bits must be refused and rebuilt");
+
+    // One token changed: the SHA-256 refuses it.
     let mut flipped = bytes.clone();
     let last = flipped.len() - 2;
     flipped[last] ^= 1;
@@ -208,16 +218,25 @@ fn an_unwritable_cache_is_a_clear_error_naming_the_folder() {
     assert!(err.contains("not writable") && err.contains(&cache.join("streams").display().to_string()), "{err}");
 }
 
+/// Unmounts its tmpfs when dropped, even when an assertion fails first.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
 /// Mounts a small tmpfs as a full disk (needs root; CI runs as root). Returns None, saying
 /// why, where mounting is not allowed.
-fn small_disk(dir: &Path, size: &str) -> Option<()> {
+fn small_disk(dir: &Path, size: &str) -> Option<Mounted> {
     let ok = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir).status().is_ok_and(|s| s.success());
     if !ok {
         assert!(std::env::var_os("CI").is_none(), "CI must be able to mount a tmpfs to test a full disk");
         eprintln!("cannot mount a tmpfs here (not root?): the full-disk check is skipped");
         return None;
     }
-    Some(())
+    Some(Mounted(dir.to_owned()))
 }
 
 #[test]
@@ -225,12 +244,9 @@ fn a_disk_too_small_for_the_streams_names_the_space_needed_and_leaves_nothing_be
     let tmp = tempfile::tempdir().unwrap();
     let mnt = tmp.path().join("disk");
     std::fs::create_dir(&mnt).unwrap();
-    if small_disk(&mnt, "600k").is_none() {
-        return;
-    }
+    let Some(_mounted) = small_disk(&mnt, "600k") else { return };
     let result = streams::open("sample", TokenizerSpec::Bytes, &mnt);
     let listing: Vec<String> = walk(&mnt);
-    let _ = std::process::Command::new("umount").arg(&mnt).status();
     let err = format!("{:#}", result.unwrap_err());
     assert!(err.contains("not enough disk space") && err.contains("MB") && err.contains(&mnt.join("streams").display().to_string()), "{err}");
     let names: Vec<String> = listing.iter().map(|p| p.rsplit('/').next().unwrap().to_owned()).collect();

@@ -100,6 +100,9 @@ pub fn run(c: SweepCommand, out: Out) -> Result<()> {
             for i in &merged.incomplete {
                 out.line(&i.to_string());
             }
+            for d in &merged.preparing {
+                out.line(&format!("{}: no plan and no finished run yet (a sweep still preparing its data, or not a sweep folder): skipped", d.display()));
+            }
             if !merged.missing_shards.is_empty() {
                 out.line(&format!("shards not merged (not started yet, or not given): {}", merged.missing_shards.join(", ")));
             }
@@ -147,9 +150,11 @@ fn slurm(a: SlurmArgs) -> Result<()> {
         partition: a.partition,
         name: a.spec.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "sweep".into()),
     };
-    // Slurm opens each task's `--output` log in OUT before the script runs: make OUT now.
+    // Slurm opens each task's `--output` log in OUT before the script runs: make OUT now, and
+    // the cache the tasks check for (the sample needs no fetch, so nothing else creates it).
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating the sweep folder {} for the shard logs", a.out.display()))?;
-    let script = sweep::slurm_script(&o);
+    std::fs::create_dir_all(&o.cache).with_context(|| format!("creating the data cache {}", o.cache))?;
+    let script = sweep::slurm_script(&o)?;
     match a.script {
         Some(p) => {
             dclab::data::cache::write_atomic(&p, script.as_bytes())?;

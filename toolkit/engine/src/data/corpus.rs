@@ -342,11 +342,18 @@ impl Corpus {
         for (w, ks) in by_work.iter().enumerate().filter(|(_, ks)| !ks.is_empty()) {
             let text = self.works.list[w].read()?;
             for &k in ks {
-                let d = &self.documents[indices[k]];
-                out[k] = text[d.start..d.start + d.len].to_owned();
+                out[k] = self.document_text(&text, indices[k])?.to_owned();
             }
         }
         Ok(out)
+    }
+
+    /// Document `i`'s text within its work's `text`, refused when the work changed since it was
+    /// indexed (the range no longer fits, or the text no longer hashes the same).
+    pub fn document_text<'t>(&self, text: &'t str, i: usize) -> Result<&'t str> {
+        let d = &self.documents[i];
+        let piece = text.get(d.start..d.start + d.len).filter(|p| Sha256::digest(p.as_bytes())[..16] == d.hash);
+        piece.with_context(|| format!("work '{}' of corpus '{}' changed while it was being read; run again", self.works.list[d.work as usize].name, self.name))
     }
 
     /// SHA-256 (hex) of the documents of `range` in order: the identity of a training text.

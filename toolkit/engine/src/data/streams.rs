@@ -115,6 +115,12 @@ pub fn streams_dir(cache: &Path, works: &Works, spec: TokenizerSpec) -> PathBuf 
 pub fn open(corpus: &str, spec: TokenizerSpec, cache: &Path) -> Result<Streams> {
     let works = Works::locate(corpus, cache)?;
     let dir = streams_dir(cache, &works, spec);
+    if let Ok(s) = read(&dir, &works, spec) {
+        return Ok(s);
+    }
+    // One builder at a time per folder (e.g. Slurm shards starting together on a shared cache):
+    // the others wait, then find the folder built.
+    let _lock = lock(&dir)?;
     if dir.exists() {
         match read(&dir, &works, spec) {
             Ok(s) => return Ok(s),
@@ -122,6 +128,20 @@ pub fn open(corpus: &str, spec: TokenizerSpec, cache: &Path) -> Result<Streams> 
         }
     }
     build(works, spec, cache, &dir)
+}
+
+/// An exclusive lock on `<dir>.lock`, held until dropped; waits for another holder.
+fn lock(dir: &Path) -> Result<std::fs::File> {
+    let root = dir.parent().expect("a streams folder has a parent");
+    writable(root)?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let path = dir.with_file_name(format!("{name}.lock"));
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
+    if f.try_lock().is_err() {
+        eprintln!("waiting for another process preparing {} ...", dir.display());
+        f.lock().with_context(|| format!("locking {}", path.display()))?;
+    }
+    Ok(f)
 }
 
 fn read(dir: &Path, works: &Works, spec: TokenizerSpec) -> Result<Streams> {
@@ -185,7 +205,16 @@ fn encode(corpus: &Corpus, tokenizer: &Tokenizer, what: &str) -> Result<(Buffer,
     let total = corpus.bytes(0..corpus.documents.len());
     // Every tokenizer here gives at most one token per byte, so this capacity is never
     // exceeded (no reallocation holding two copies); pages never written are never resident.
-    let mut buf = if width_for(vocab) == 2 { Buffer::U16(Vec::with_capacity(total)) } else { Buffer::U32(Vec::with_capacity(total)) };
+    // Where the reservation is refused (strict overcommit), the buffer grows as it fills.
+    let mut buf = if width_for(vocab) == 2 {
+        let mut v = Vec::new();
+        let _ = v.try_reserve_exact(total);
+        Buffer::U16(v)
+    } else {
+        let mut v = Vec::new();
+        let _ = v.try_reserve_exact(total);
+        Buffer::U32(v)
+    };
     let (started, mut last_line, mut done) = (Instant::now(), Instant::now(), 0usize);
     for (w, docs) in corpus.by_work(0..corpus.documents.len()) {
         let text = corpus.works.list[w].read()?;
@@ -197,7 +226,7 @@ fn encode(corpus: &Corpus, tokenizer: &Tokenizer, what: &str) -> Result<(Buffer,
                 bytes += corpus.documents[rest[n]].len;
                 n += 1;
             }
-            let texts: Vec<&str> = rest[..n].iter().map(|&i| &corpus.documents[i]).map(|d| &text[d.start..d.start + d.len]).collect();
+            let texts = rest[..n].iter().map(|&i| corpus.document_text(&text, i)).collect::<Result<Vec<&str>>>()?;
             for (&i, ids) in rest[..n].iter().zip(tokenizer.encode_texts(&texts)?) {
                 spans[i] = (buf.len(), ids.len());
                 buf.extend(&ids);
@@ -301,6 +330,10 @@ impl Streams {
                 Ok(h) => return Ok(h),
                 Err(e) => eprintln!("held-out tokens {} are not usable ({e:#}): encoding again", path.display()),
             }
+        }
+        let _lock = lock(&self.dir)?;
+        if let Ok(h) = cached() {
+            return Ok(h);
         }
         let name = works.name.clone();
         let corpus = works.index()?;

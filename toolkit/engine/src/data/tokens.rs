@@ -12,8 +12,9 @@
 //! | 16..24 | vocabulary size (`u64`): every token is below it |
 //! | 24..32 | documents (`u64`) |
 //! | 32..40 | tokens (`u64`) |
-//! | 40..48 | checksum of everything after the header (`u64`, see [`checksum`]) |
+//! | 40..48 | zero (reserved) |
 //! | 48..80 | SHA-256 of the key the file was written for (corpus, tokenizer, protocol) |
+//! | 80..112 | SHA-256 of everything after the header, then of bytes 0..80 of the header |
 
 use anyhow::{bail, Context, Result};
 use memmap2::Mmap;
@@ -124,67 +125,12 @@ pub fn width_for(vocab: usize) -> usize {
 
 /// The size in bytes of a file of `docs` documents and `tokens` tokens of `width` bytes.
 pub fn file_bytes(docs: usize, tokens: usize, width: usize) -> u64 {
-    (HEADER + 8 * docs + width * tokens) as u64
+    checked_file_bytes(docs as u64, tokens as u64, width as u64).expect("a token file's size fits in 64 bits")
 }
 
-/// A fast 64-bit checksum (FNV-1a over little-endian 8-byte words), fed in pieces.
-#[derive(Clone, Copy, Debug)]
-pub struct Checksum {
-    h: u64,
-    pending: [u8; 8],
-    n_pending: usize,
-}
-
-impl Default for Checksum {
-    fn default() -> Self {
-        Checksum { h: 0xcbf2_9ce4_8422_2325, pending: [0; 8], n_pending: 0 }
-    }
-}
-
-impl Checksum {
-    fn word(&mut self, w: u64) {
-        self.h = (self.h ^ w).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-
-    /// Feeds bytes; the result does not depend on how they are cut into pieces.
-    pub fn update(&mut self, mut bytes: &[u8]) {
-        if self.n_pending > 0 {
-            let take = (8 - self.n_pending).min(bytes.len());
-            self.pending[self.n_pending..self.n_pending + take].copy_from_slice(&bytes[..take]);
-            self.n_pending += take;
-            bytes = &bytes[take..];
-            if self.n_pending < 8 {
-                return;
-            }
-            self.word(u64::from_le_bytes(self.pending));
-            self.n_pending = 0;
-        }
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            self.word(u64::from_le_bytes(w.try_into().unwrap()));
-        }
-        let rest = words.remainder();
-        self.pending[..rest.len()].copy_from_slice(rest);
-        self.n_pending = rest.len();
-    }
-
-    /// The checksum of everything fed (a partial last word is zero-padded, then the length mixed in).
-    pub fn finish(mut self) -> u64 {
-        if self.n_pending > 0 {
-            let mut last = [0u8; 8];
-            last[..self.n_pending].copy_from_slice(&self.pending[..self.n_pending]);
-            self.word(u64::from_le_bytes(last));
-            self.word(self.n_pending as u64);
-        }
-        self.h
-    }
-}
-
-/// The checksum of a byte slice in one piece.
-pub fn checksum(bytes: &[u8]) -> u64 {
-    let mut c = Checksum::default();
-    c.update(bytes);
-    c.finish()
+/// The size a header claims, None when its counts overflow (a corrupt header).
+fn checked_file_bytes(docs: u64, tokens: u64, width: u64) -> Option<u64> {
+    docs.checked_mul(8)?.checked_add(width.checked_mul(tokens)?)?.checked_add(HEADER as u64)
 }
 
 fn key_hash(key: &str) -> [u8; 32] {
@@ -200,7 +146,7 @@ pub fn write<'a>(path: &Path, key: &str, vocab: usize, lengths: &[usize], docs: 
         let file = File::create(path)?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
         w.write_all(&[0u8; HEADER])?;
-        let mut sum = Checksum::default();
+        let mut sum = Sha256::new();
         let mut end = 0u64;
         for &n in lengths {
             end += n as u64;
@@ -237,8 +183,9 @@ pub fn write<'a>(path: &Path, key: &str, vocab: usize, lengths: &[usize], docs: 
         header[16..24].copy_from_slice(&(vocab as u64).to_le_bytes());
         header[24..32].copy_from_slice(&(lengths.len() as u64).to_le_bytes());
         header[32..40].copy_from_slice(&(n_tokens as u64).to_le_bytes());
-        header[40..48].copy_from_slice(&sum.finish().to_le_bytes());
         header[48..80].copy_from_slice(&key_hash(key));
+        sum.update(&header[..80]);
+        header[80..112].copy_from_slice(&sum.finalize());
         w.seek(SeekFrom::Start(0))?;
         w.write_all(&header)?;
         w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
@@ -259,7 +206,7 @@ pub struct TokenFile {
 }
 
 /// Opens a token file written for `key`, refusing one that is truncated, foreign (another
-/// key, another format), or whose checksum does not match.
+/// key, another format), or whose SHA-256 does not match.
 pub fn open(path: &Path, key: &str) -> Result<TokenFile> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let len = file.metadata()?.len();
@@ -279,15 +226,16 @@ pub fn open(path: &Path, key: &str) -> Result<TokenFile> {
     if header[48..80] != key_hash(key) {
         bail!("{} was written for another corpus, tokenizer or data protocol", path.display());
     }
-    let (width, vocab, docs, tokens, sum) = (u32_at(12) as usize, u64_at(16) as usize, u64_at(24) as usize, u64_at(32) as usize, u64_at(40));
+    let (width, vocab, docs, tokens) = (u32_at(12) as usize, u64_at(16) as usize, u64_at(24), u64_at(32));
     if width != width_for(vocab) {
         bail!("{} stores {width}-byte tokens for a vocabulary of {vocab}", path.display());
     }
-    let expected = file_bytes(docs, tokens, width);
-    if len != expected {
-        bail!("{} is truncated or padded: {len} bytes, its header says {expected}", path.display());
+    let expected = checked_file_bytes(docs, tokens, width as u64);
+    if expected != Some(len) {
+        bail!("{} is truncated or padded: {len} bytes, its header says {expected:?}", path.display());
     }
-    let mut c = Checksum::default();
+    let (docs, tokens) = (docs as usize, tokens as usize);
+    let mut sum = Sha256::new();
     let mut r = std::io::BufReader::with_capacity(1 << 20, &file);
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -295,10 +243,11 @@ pub fn open(path: &Path, key: &str) -> Result<TokenFile> {
         if n == 0 {
             break;
         }
-        c.update(&buf[..n]);
+        sum.update(&buf[..n]);
     }
-    if c.finish() != sum {
-        bail!("{} does not match its checksum (corrupted)", path.display());
+    sum.update(&header[..80]);
+    if sum.finalize().as_slice() != &header[80..112] {
+        bail!("{} does not match its SHA-256 (corrupted)", path.display());
     }
     // SAFETY: token files are written once under a temporary name and renamed into place; dclab
     // never writes to a file after the rename (a rebuild renames a new file over the path, which
@@ -308,24 +257,4 @@ pub fn open(path: &Path, key: &str) -> Result<TokenFile> {
     let offset = HEADER + 8 * docs;
     let store = Store::Mapped { map, offset, width };
     Ok(TokenFile { tokens: Tokens { store: Arc::new(store), range: 0..tokens }, documents: docs, vocab })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checksum_does_not_depend_on_the_pieces() {
-        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
-        let whole = checksum(&bytes);
-        for cut in [1, 3, 8, 13, 999] {
-            let mut c = Checksum::default();
-            for piece in bytes.chunks(cut) {
-                c.update(piece);
-            }
-            assert_eq!(c.finish(), whole, "pieces of {cut}");
-        }
-        assert_ne!(checksum(&bytes[..999]), whole);
-        assert_ne!(checksum(&[0]), checksum(&[0, 0]), "zero padding must not hide a length change");
-    }
 }

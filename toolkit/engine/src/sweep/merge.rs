@@ -41,6 +41,9 @@ pub struct Merged {
     /// Shards (`i/n`) of the merged shards' sweeps that were not among the folders (not started
     /// yet, or not given).
     pub missing_shards: Vec<String>,
+    /// Folders with neither a table nor a plan: a sweep still preparing its data there, or not
+    /// a sweep folder at all; they contribute nothing.
+    pub preparing: Vec<PathBuf>,
 }
 
 /// Merges the tables of `dirs` into `out` (its own table, if any, is a source too). Rows of
@@ -55,11 +58,17 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     let out_abs = std::path::absolute(out)?;
     let mut rows: Vec<(RunRow, PathBuf)> = table::read(out)?.into_iter().map(|r| (r, out.to_path_buf())).collect();
     let mut incomplete = Vec::new();
+    let mut preparing = Vec::new();
     let mut shards_seen: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     for dir in dirs {
         let plan = read_plan(dir)?;
         if !table::parquet_path(dir).exists() && plan.is_none() {
-            bail!("{} has no runs.parquet and no plan.json: not a sweep folder", dir.display());
+            if !dir.is_dir() {
+                bail!("{} does not exist", dir.display());
+            }
+            // A sweep writes its plan once its data is prepared: this one may be starting.
+            preparing.push(dir.clone());
+            continue;
         }
         let src = if table::parquet_path(dir).exists() { table::read(dir)? } else { Vec::new() };
         if let Some(plan) = plan {
@@ -93,7 +102,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         }
     }
     let Some(first) = rows.first() else {
-        bail!("no run has finished in {} yet: nothing to merge", dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!("no run has finished in {} yet: nothing to merge (or these are not sweep folders)", dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
     };
     let settings = &first.0.settings;
     if let Some((r, d)) = rows.iter().find(|(r, _)| &r.settings != settings) {
@@ -111,7 +120,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
             std::fs::copy(&spec, out.join("spec.toml")).context("copying spec.toml")?;
         }
     }
-    Ok(Merged { rows, incomplete, missing_shards })
+    Ok(Merged { rows, incomplete, missing_shards, preparing })
 }
 
 /// The first field two rows of one run disagree on (timing and curve path aside).

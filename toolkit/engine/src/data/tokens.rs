@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 const MAGIC: &[u8; 8] = b"DCLABTOK";
 /// Version of the file layout; a file of another version is rebuilt.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER: usize = 128;
 
 /// A read-only run of tokens: owned, or a window of a verified memory-mapped file.

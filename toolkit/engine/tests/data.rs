@@ -210,7 +210,7 @@ fn missing_and_empty_corpora_are_clear_errors() {
 #[test]
 fn heldout_domain_of_the_sample_is_not_shakespeare() {
     let corpus = sample();
-    let heldout = corpus.heldout_domain(Path::new("/nonexistent")).unwrap().index().unwrap();
+    let heldout = dclab::data::corpus::heldout_works(&corpus.name, Path::new("/nonexistent")).unwrap().index().unwrap();
     let held = texts(&heldout, 0..heldout.documents.len());
     assert!(held.iter().any(|t| t.contains("Alice")));
     let all = texts(&corpus, 0..corpus.documents.len());

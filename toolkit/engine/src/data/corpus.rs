@@ -362,15 +362,10 @@ impl Corpus {
         self.documents[range].iter().for_each(|d| h.update(d.hash));
         hex(h)
     }
-
-    /// The held-out domain for this corpus, never trained on: Alice in Wonderland for the
-    /// sample, the Brown Corpus (if fetched) for everything else.
-    pub fn heldout_domain(&self, cache: &Path) -> Result<Works> {
-        heldout_works(&self.name, cache)
-    }
 }
 
-/// The held-out domain of the corpus named `name` (see [`Corpus::heldout_domain`]).
+/// The held-out domain of the corpus named `name`, never trained on: Alice in Wonderland for the
+/// sample, the Brown Corpus (if fetched) for everything else.
 pub fn heldout_works(name: &str, cache: &Path) -> Result<Works> {
     if name == CorpusName::Sample.to_string() {
         return Ok(Works::builtin("sample-heldout", &[SAMPLE_HELDOUT]));

@@ -23,39 +23,31 @@ pub fn corpus_stats(corpus: &str, specs: &[TokenizerSpec], cache: &Path) -> Resu
         });
         metas.push(s.meta);
     }
-    let m = match metas.into_iter().next() {
-        Some(m) => m,
-        None => {
-            let c = Corpus::open(corpus, cache)?;
-            let split = c.split(VALIDATION_FRACTION)?;
-            streams::StreamMeta {
-                corpus: c.name.clone(),
-                identity: c.works.identity.clone(),
-                tokenizer: String::new(),
-                tokenizer_sha256: String::new(),
-                vocab_size: 0,
-                token_bytes: 0,
-                works: c.works_with_text,
-                documents: c.documents.len(),
-                bytes: c.bytes(0..c.documents.len()),
-                train_documents: split.train.len(),
-                train_bytes: c.bytes(split.train.clone()),
-                train_tokens: 0,
-                validation_documents: split.validation.len(),
-                validation_bytes: c.bytes(split.validation),
-                validation_tokens: 0,
-            }
-        }
-    };
+    if let Some(m) = metas.into_iter().next() {
+        return Ok(CorpusStats {
+            corpus: m.corpus,
+            works: m.works,
+            documents: m.documents,
+            bytes: m.bytes,
+            train_documents: m.train_documents,
+            train_bytes: m.train_bytes,
+            validation_documents: m.validation_documents,
+            validation_bytes: m.validation_bytes,
+            tokenizers,
+        });
+    }
+    // No tokenizer asked for: the split alone, from the corpus index.
+    let c = Corpus::open(corpus, cache)?;
+    let split = c.split(VALIDATION_FRACTION)?;
     Ok(CorpusStats {
-        corpus: m.corpus,
-        works: m.works,
-        documents: m.documents,
-        bytes: m.bytes,
-        train_documents: m.train_documents,
-        train_bytes: m.train_bytes,
-        validation_documents: m.validation_documents,
-        validation_bytes: m.validation_bytes,
+        corpus: c.name.clone(),
+        works: c.works_with_text,
+        documents: c.documents.len(),
+        bytes: c.bytes(0..c.documents.len()),
+        train_documents: split.train.len(),
+        train_bytes: c.bytes(split.train.clone()),
+        validation_documents: split.validation.len(),
+        validation_bytes: c.bytes(split.validation),
         tokenizers,
     })
 }

@@ -245,7 +245,6 @@ fn encode(corpus: &Corpus, tokenizer: &Tokenizer, what: &str) -> Result<(Buffer,
 
 fn build(works: Works, spec: TokenizerSpec, cache: &Path, dir: &Path) -> Result<Streams> {
     let streams_root = dir.parent().expect("a streams folder has a parent");
-    writable(streams_root)?;
     let started = Instant::now();
     let key_base = folder_key(&works, spec);
     eprintln!("preparing {} with {spec}: reading {} works (once; cached in {})", works.name, works.list.len(), dir.display());
@@ -253,7 +252,7 @@ fn build(works: Works, spec: TokenizerSpec, cache: &Path, dir: &Path) -> Result<
     let split = corpus.split(VALIDATION_FRACTION)?;
     let tokenizer = Tokenizer::load_or_train(spec, &corpus, split.train.clone(), cache)?;
     release_freed_memory();
-    let json = tokenizer.inner.to_string(true).map_err(|e| anyhow::anyhow!("tokenizers: {e}"))?;
+    let json = tokenizer.to_json()?;
     let tokenizer_sha256 = sha256_hex(json.as_bytes());
     let (buf, spans) = encode(&corpus, &tokenizer, &format!("{} with {spec}", corpus.name))?;
     let vocab = tokenizer.vocab_size();

@@ -153,8 +153,12 @@ impl Tokenizer {
 
     /// Saves `tokenizer.json` atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = tk(self.inner.to_string(true))?;
-        write_atomic(path, json.as_bytes())
+        write_atomic(path, self.to_json()?.as_bytes())
+    }
+
+    /// Its `tokenizer.json` text (what [`Tokenizer::save`] writes).
+    pub fn to_json(&self) -> Result<String> {
+        tk(self.inner.to_string(true))
     }
 
     /// Vocabulary size (the model's embedding rows, before any MASK token).

@@ -60,12 +60,6 @@ impl From<Vec<u32>> for Tokens {
     }
 }
 
-impl From<&[u32]> for Tokens {
-    fn from(v: &[u32]) -> Tokens {
-        v.to_vec().into()
-    }
-}
-
 impl Tokens {
     /// Number of tokens.
     pub fn len(&self) -> usize {

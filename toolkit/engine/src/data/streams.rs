@@ -289,10 +289,6 @@ fn build(works: Works, spec: TokenizerSpec, cache: &Path, dir: &Path) -> Result<
     });
     drop(buf);
     if let Err(e) = written {
-        // Another process may have finished the same folder first; use it if it checks out.
-        if let Ok(s) = read(dir, &corpus.works, spec) {
-            return Ok(s);
-        }
         return Err(e.context(format!("writing the token cache (needs {}, {} free in {})", mb(needed), free_text(streams_root), streams_root.display())));
     }
     eprintln!(

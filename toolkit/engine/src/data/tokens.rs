@@ -244,9 +244,11 @@ pub fn open(path: &Path, key: &str) -> Result<TokenFile> {
         bail!("{} does not match its SHA-256 (corrupted)", path.display());
     }
     // SAFETY: token files are written once under a temporary name and renamed into place; dclab
-    // never writes to a file after the rename (a rebuild renames a new file over the path, which
-    // leaves this mapping on the old one). Only an outside program editing the file in place
-    // while it is mapped could change the bytes underneath, which the cache folder documents.
+    // never writes to a file after the rename. A rebuild (only of a folder that failed its
+    // checks, under the folder's lock) replaces the folder and unlinks the old files, which a
+    // local file system keeps alive for this mapping; on NFS another node's mapping of an
+    // unlinked file can fault, which is why a verified folder is never rebuilt. Only an outside
+    // program editing the file in place while it is mapped could change the bytes underneath.
     let map = unsafe { Mmap::map(&file) }.with_context(|| format!("mapping {}", path.display()))?;
     let offset = HEADER + 8 * docs;
     let store = Store::Mapped { map, offset, width };

@@ -3,7 +3,10 @@ pre-norm, half-split RoPE, SwiGLU with hidden floor((8d/3)/64)*64, no biases, ti
 with one MASK row, output over the vocabulary only), the same AdamW settings, batch, sequence
 length and thread count, in PyTorch's eager default (float32, TF32 off). On `--device cuda` a
 fresh random batch is copied to the GPU every step, as dclab's loop does, and the clock stops
-after a synchronize. Prints one JSON line with tokens/s (input tokens = batch * seq_len)."""
+after a synchronize; `--precision tf32` turns TF32 matmuls on, `--precision bf16` runs the
+forward and loss under bf16 autocast (f32 master weights and AdamW state, TF32 on), and
+`--compile` wraps the model in torch.compile (its compilation happens in the warmup steps).
+Prints one JSON line with tokens/s (input tokens = batch * seq_len)."""
 import argparse, json, math, time
 import torch
 import torch.nn as nn
@@ -67,7 +70,11 @@ def main():
     p.add_argument("--device", default="cpu")
     p.add_argument("--objective", choices=["ar", "diffusion"], required=True)
     p.add_argument("--tag", default="{}", help="a JSON object merged into the output line")
+    p.add_argument("--precision", choices=["f32", "tf32", "bf16"], default="f32")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
     a = p.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = a.precision in ("tf32", "bf16")
+    torch.backends.cudnn.allow_tf32 = a.precision in ("tf32", "bf16")
     if a.threads:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -75,6 +82,8 @@ def main():
     causal = a.objective == "ar"
     model = Lm(a.vocab, a.d, a.heads, a.layers, a.seq_len, causal).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
+    forward = torch.compile(model) if a.compile else model
+    autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.precision == "bf16")
 
     def sync():
         if dev.type == "cuda":
@@ -82,17 +91,18 @@ def main():
 
     def step():
         data = torch.randint(0, a.vocab, (a.batch, a.seq_len + 1)).to(dev, non_blocking=False)
-        if causal:
-            logits = model(data[:, :-1])
-            loss = F.cross_entropy(logits.reshape(-1, a.vocab), data[:, 1:].reshape(-1))
-        else:
-            x = data[:, :-1]
-            t = torch.rand(a.batch, 1, device=dev)
-            pm = (1 - 1e-3) * t + 1e-3
-            m = torch.rand(x.shape, device=dev) < pm
-            logits = model(torch.where(m, torch.full_like(x, a.vocab), x))
-            nll = F.cross_entropy(logits.reshape(-1, a.vocab), x.reshape(-1), reduction="none").view(x.shape)
-            loss = (nll * m / pm).sum() / x.numel()
+        with autocast:
+            if causal:
+                logits = forward(data[:, :-1]).float()
+                loss = F.cross_entropy(logits.reshape(-1, a.vocab), data[:, 1:].reshape(-1))
+            else:
+                x = data[:, :-1]
+                t = torch.rand(a.batch, 1, device=dev)
+                pm = (1 - 1e-3) * t + 1e-3
+                m = torch.rand(x.shape, device=dev) < pm
+                logits = forward(torch.where(m, torch.full_like(x, a.vocab), x)).float()
+                nll = F.cross_entropy(logits.reshape(-1, a.vocab), x.reshape(-1), reduction="none").view(x.shape)
+                loss = (nll * m / pm).sum() / x.numel()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -108,6 +118,7 @@ def main():
     dt = time.perf_counter() - t0
     params = sum(p.numel() for p in model.parameters())
     print(json.dumps({**json.loads(a.tag), "tokens_per_second": a.batch * a.seq_len * a.steps / dt, "params": params, "torch": torch.__version__,
+                      "precision": a.precision, "compile": a.compile,
                       "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"}))
 
 

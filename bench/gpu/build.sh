@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # Prepares bench/gpu/run.sh for a GPU machine with no Rust toolchain and no network: builds the
-# release binary here with wgpu (DCLAB_FEATURES=cuda adds CUDA, where its build can download
-# tracel's LLVM bundle from GitHub), puts it stripped in .devbin/, and downloads the
-# Vulkan loader (libvulkan1 and the GL dispatch libraries) as Debian packages into .gl/.
-# Carry .devbin/dclab.gz and .gl with the working tree to the GPU machine.
+# release binary here with wgpu and cuda (toolkit/build-cuda.sh, LLVM from PyPI; DCLAB_CUDA=0
+# builds wgpu only), puts it stripped and xz-compressed in .devbin/ with libdevice
+# (.devbin/cuda/nvvm/libdevice/libdevice.10.bc, for machines without a CUDA toolkit), and
+# downloads the Vulkan loader (libvulkan1 and the GL dispatch libraries) as Debian packages
+# into .gl/. Carry .devbin/dclab.xz, .devbin/cuda and .gl (64 MiB in all at most).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dclab/target}"
-cargo build --release -p dclab --bin dclab --features "wgpu${DCLAB_FEATURES:+,$DCLAB_FEATURES}"
+if [ "${DCLAB_CUDA:-1}" = 1 ]; then
+    toolkit/build-cuda.sh
+    mkdir -p .devbin/cuda/nvvm/libdevice
+    cp -L "${DCLAB_CACHE_HOME:-$HOME/.cache/dclab}/cuda/nvvm/libdevice/libdevice.10.bc" .devbin/cuda/nvvm/libdevice/
+else
+    cargo build --release -p dclab --bin dclab --features wgpu
+fi
 mkdir -p .devbin
+rm -f .devbin/dclab .devbin/dclab.gz .devbin/dclab.xz
 cp "$CARGO_TARGET_DIR/release/dclab" .devbin/dclab
 strip .devbin/dclab
-gzip -9 -c .devbin/dclab >.devbin/dclab.gz  # about 37 MB: carry this one (the call's limit is 64 MiB)
-echo "binary: .devbin/dclab ($(du -h .devbin/dclab | cut -f1)), .devbin/dclab.gz ($(du -h .devbin/dclab.gz | cut -f1))"
+xz -9 -T0 -k .devbin/dclab
+echo "binary: .devbin/dclab ($(du -h .devbin/dclab | cut -f1)), .devbin/dclab.xz ($(du -h .devbin/dclab.xz | cut -f1)): carry the .xz"
 if ! ls .gl/libvulkan1_*.deb >/dev/null 2>&1; then
     mkdir -p .gl /tmp/dclab-apt-amd64/partial
     o=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/dclab-apt-amd64)

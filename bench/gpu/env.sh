@@ -16,6 +16,10 @@ if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
 fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ] && export VK_DRIVER_FILES="$icd"
-# NVRTC (CubeCL's CUDA compiler), from the CUDA toolkit or PyTorch's NVIDIA wheels.
+# libdevice for CUDA kernels (their exp, log, tanh): the toolkit's, else the one build.sh carried.
+if [ -z "${CUDA_PATH:-}" ] && ! ls /usr/local/cuda/nvvm/libdevice/libdevice.10.bc >/dev/null 2>&1 && [ -f .devbin/cuda/nvvm/libdevice/libdevice.10.bc ]; then
+    export CUDA_PATH="$PWD/.devbin/cuda"
+fi
+# NVRTC (CubeCL's C++ CUDA compiler, not the default LLVM one), from the toolkit or PyTorch's wheels.
 nv=$(python3 -c 'import nvidia, os; print(":".join(os.path.join(p, d, "lib") for p in nvidia.__path__ for d in os.listdir(p)))' 2>/dev/null)
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${nv}:${LD_LIBRARY_PATH:-}"

@@ -1,46 +1,79 @@
 #!/usr/bin/env bash
-# GPU training throughput: dclab (wgpu; cuda where built) against PyTorch eager (float32) for AR and
-# masked diffusion at about 10M, 50M and 150M parameters, sequence length 512, batch 16; then
-# one table (tokens/s, model FLOP utilisation against the card's measured matmul rate, ratio
-# to PyTorch). Made for a GPU machine with PyTorch but no Rust toolchain and no network:
-# bench/gpu/build.sh builds the binary here into .devbin/ and fetches the Vulkan loader into
-# .gl/; carry .devbin/dclab.gz and .gl. 174 s on an H200 (wgpu and PyTorch).
+# GPU training throughput at the same precision, side by side: dclab on cuda (f32, which
+# burn-cuda runs as TF32 tensor-core matmuls and records as tf32, and bf16 mixed precision),
+# dclab on wgpu (f32; wgpu has no tensor cores for f32) and PyTorch eager at each precision
+# (TF32 on for tf32 rows, bf16 autocast for bf16 rows, TF32 off for f32 rows), plus
+# torch.compile where it runs; AR and masked diffusion at about 14M, 54M and 158M parameters,
+# sequence length 512, batch 16. First it checks that the same seed's first losses on cuda agree
+# with the CPU's. Then one table: tokens/s, MFU against the card's measured matmul rate at
+# that precision, ratio to PyTorch eager at that precision.
+# Made for a GPU machine with PyTorch but no Rust and no network: bench/gpu/build.sh builds the
+# binary here (toolkit/build-cuda.sh) into .devbin/ with libdevice and the Vulkan loader; carry
+# .devbin and .gl. Rows are run most important first and the script stops starting rows when
+# its budget (DCLAB_GPU_BUDGET seconds, default 440) is spent, listing what it skipped.
 # Usage: bench/gpu/run.sh [output folder]   (default $OUT, else /tmp/dclab-gpu-bench)
-# DCLAB_VARIANTS="label=binary:device ..." times other builds side by side (e.g. vulkan).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 dir="${1:-${OUT:-/tmp/dclab-gpu-bench}}"
 mkdir -p "$dir"
-# What to time, as label=binary:device; a binary may come compressed as .gz or .xz.
-variants="${DCLAB_VARIANTS:-wgpu=.devbin/dclab:wgpu cuda=.devbin/dclab:cuda}"
+budget="${DCLAB_GPU_BUDGET:-440}"
 source bench/gpu/env.sh
+bin="${DCLAB_BIN:-.devbin/dclab}"
+unpack "$bin" || exit 1
 models="384:6:6 640:10:10 1024:16:12"
 common=(--seq-len "$seq_len" --batch-size "$batch" --vocab "$vocab")
+left() { echo $((budget - SECONDS)); }
+: >"$dir/results.jsonl"
+: >"$dir/skipped.txt"
+# timeout for a row: at most $1 seconds, never past the budget; 0 when too little is left.
+limit() { local l; l=$(left); ((l > $1)) && l=$1; ((l < 15)) && l=0; echo "$l"; }
+skip() { echo "$*" | tee -a "$dir/skipped.txt"; }
+
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$dir/gpu.txt"
 python3 bench/gpu/matmul.py | tee "$dir/matmul.json"
-: >"$dir/results.jsonl"
-for m in $models; do
+
+# 1. The same seed on the CPU and on cuda: the first evaluations' losses (a 0.3m model on the
+# committed sample, 12 steps), compared by bench/gpu/agree.py.
+agree() {  # device precision
+    local t; t=$(limit 90)
+    ((t > 0)) || { skip "agreement $1 $2: budget spent"; return; }
+    DCLAB_CACHE="$dir/cache" timeout "$t" "$bin" train --device "$1" --precision "$2" --model 0.3m --unique-tokens 24576 --epochs 1 \
+        --seq-len 128 --batch-size 16 --eval-every 3 --eval-sequences 16 --eval-draws 4 --seed 0 --out "$dir/agree-$1-$2" \
+        >"$dir/agree-$1-$2.log" 2>&1 || { echo "train on $1 $2 failed:"; tail -n 5 "$dir/agree-$1-$2.log"; }
+}
+agree cpu f32
+agree cuda f32
+agree cuda bf16
+python3 bench/gpu/agree.py "$dir/agree-cpu-f32" "$dir/agree-cuda-f32" 0.02 | tee "$dir/agree.md"
+python3 bench/gpu/agree.py "$dir/agree-cpu-f32" "$dir/agree-cuda-bf16" 0.05 | tee -a "$dir/agree.md"
+
+torch_row() {  # precision objective model [compile]
+    local p=$1 o=$2 m=$3 c=${4:-} t d h l
     IFS=: read -r d h l <<<"$m"
-    for o in ar diffusion; do
-        timeout 60 python3 bench/torch_train.py --device cuda --vocab "$vocab" --d "$d" --heads "$h" --layers "$l" \
-            --seq-len "$seq_len" --batch "$batch" --warmup 3 --steps 8 --objective "$o" \
-            --tag "{\"backend\": \"torch\", \"model\": \"$m\", \"objective\": \"$o\"}" >>"$dir/results.jsonl" 2>>"$dir/torch.log" \
-            || echo "torch $m $o failed" | tee -a "$dir/torch.log"
-    done
-done
-for v in $variants; do
-    label="${v%%=*}" bin="${v#*=}" device="${v##*:}"
-    bin="${bin%:*}"
-    unpack "$bin" || continue
-    if "$bin" bench throughput --device "$device" --steps 0 2>&1 | grep -q "no $device backend"; then
-        echo "$label: $bin has no $device backend (bench/gpu/build.sh, DCLAB_FEATURES=cuda), skipped"
-        continue
-    fi
-    # One process per variant: compiled kernels and autotune results carry over between models.
-    timeout "${DCLAB_BENCH_TIMEOUT:-270}" "$bin" bench throughput --device "$device" --models "${models// /,}" \
-        --objectives ar,diffusion "${common[@]}" --warmup 4 --steps 8 2>"$dir/$label.log" \
+    t=$(limit "$([ -n "$c" ] && echo 120 || echo 60)")
+    ((t > 0)) || { skip "torch${c:+-compile} $p $o $m: budget spent"; return; }
+    timeout "$t" python3 bench/torch_train.py --device cuda --vocab "$vocab" --d "$d" --heads "$h" --layers "$l" \
+        --seq-len "$seq_len" --batch "$batch" --warmup "$([ -n "$c" ] && echo 4 || echo 3)" --steps 8 --objective "$o" --precision "$p" ${c:+--compile} \
+        --tag "{\"backend\": \"torch${c:+-compile}\", \"model\": \"$m\", \"objective\": \"$o\"}" >>"$dir/results.jsonl" 2>>"$dir/torch.log" \
+        || echo "torch${c:+-compile} $p $m $o failed or timed out" | tee -a "$dir/torch.log"
+}
+dclab_rows() {  # label device precision: one process, so compiled kernels and autotune results carry over
+    local label=$1 device=$2 p=$3 t
+    t=$(limit 200)
+    ((t > 0)) || { skip "$label $p: budget spent"; return; }
+    timeout "$t" "$bin" bench throughput --device "$device" --precision "$p" --models "${models// /,}" \
+        --objectives ar,diffusion "${common[@]}" --warmup 4 --steps 8 2>"$dir/$label-$p.log" \
         | sed -u "s/^{/{\"backend\":\"$label\",/" >>"$dir/results.jsonl"
-    echo "$label: exit ${PIPESTATUS[0]}; $(grep -c "\"backend\":\"$label\"" "$dir/results.jsonl") results; log tail:"
-    tail -n 3 "$dir/$label.log"
-done
+    echo "$label $p: exit ${PIPESTATUS[0]}; log tail:"; tail -n 3 "$dir/$label-$p.log"
+}
+
+# 2. cuda and PyTorch eager at TF32, then bf16; 3. wgpu and PyTorch at f32; 4. torch.compile.
+dclab_rows cuda cuda f32
+for m in $models; do for o in ar diffusion; do torch_row tf32 "$o" "$m"; done; done
+dclab_rows cuda cuda bf16
+for m in $models; do for o in ar diffusion; do torch_row bf16 "$o" "$m"; done; done
+dclab_rows wgpu wgpu f32
+for m in $models; do for o in ar diffusion; do torch_row f32 "$o" "$m"; done; done
+for m in 1024:16:12 640:10:10 384:6:6; do for p in bf16 tf32; do for o in ar diffusion; do torch_row "$p" "$o" "$m" compile; done; done; done
 python3 bench/gpu/table.py "$dir" | tee "$dir/table.md"
+echo "run.sh: $SECONDS s (budget $budget s); skipped: $(wc -l <"$dir/skipped.txt") rows"

@@ -55,6 +55,27 @@ fn bad_input_is_a_clear_error_with_a_non_zero_exit() {
     }
 }
 
+/// `--device cuda` on a machine without an NVIDIA driver (CI, the build machine): a CUDA build
+/// says there is no driver, another build says it has no CUDA backend; neither panics.
+#[test]
+fn device_cuda_without_a_driver_is_a_clear_error_not_a_panic() {
+    if std::path::Path::new("/proc/driver/nvidia/version").exists() {
+        eprintln!("an NVIDIA driver is loaded here: this test is for machines without one");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = dclab(&["train", "--device", "cuda", "--unique-tokens", "5000", "--out", out.path().to_str().unwrap()], cache.path());
+    let e = stderr(&r);
+    assert!(!r.status.success(), "{e}");
+    let expected = if cfg!(feature = "cuda") { "no NVIDIA driver: libcuda.so.1 cannot be loaded" } else { "this build has no cuda backend" };
+    assert!(e.contains(expected) && !e.contains("panicked"), "{e}");
+    let r = dclab(&["bench", "throughput", "--device", "auto", "--models", "32:2:1", "--seq-len", "8", "--batch-size", "2", "--vocab", "20", "--warmup", "0", "--steps", "1"], cache.path());
+    let e = stderr(&r);
+    assert!(r.status.success(), "{e}");
+    assert!(e.contains("device auto: the CPU (flex); no CUDA GPU (") || e.contains("device auto: wgpu:"), "auto says what it chose and why: {e}");
+}
+
 #[test]
 fn bench_throughput_prints_one_json_line_per_model_and_objective() {
     let cache = tempfile::tempdir().unwrap();

@@ -8,6 +8,7 @@ use burn::module::Param;
 use burn::nn::RmsNormConfig;
 use burn::tensor::activation::silu;
 use dclab::model::fused::{matmul, rms_norm, rope_attention, rope_attention_composed, swiglu};
+use dclab::model::Precision;
 
 fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>()
@@ -27,7 +28,7 @@ fn tables(rows: usize, s: usize, half: usize, device: &Device) -> (Tensor<3>, Te
 fn composed(qkv: Tensor<5>, cos: Tensor<3>, sin: Tensor<3>, causal: bool) -> Tensor<4> {
     let [b, s, _, h, dh] = qkv.dims();
     let [q, k, v] = [0, 1, 2].map(|i| qkv.clone().slice([0..b, 0..s, i..i + 1, 0..h, 0..dh]).reshape([b, s, h, dh]));
-    rope_attention_composed(q, k, v, cos, sin, causal)
+    rope_attention_composed(q, k, v, cos, sin, causal, Precision::F32)
 }
 
 /// Output and qkv gradient (flattened to [B*S, 3*H*Dh]) of `f` under a random linear read-out.

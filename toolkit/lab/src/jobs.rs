@@ -95,6 +95,8 @@ impl Train {
         dropout: f64 => "--dropout";
         /// AdamW weight decay.
         weight_decay: f64 => "--weight-decay";
+        /// Precision of the matrix products: f32 (TF32 on cuda) or bf16 (mixed, for GPUs).
+        precision: &str => "--precision";
         /// Evaluate every this many steps (and at the end).
         eval_every: usize => "--eval-every";
         /// Validation sequences per evaluation (0: all).

@@ -83,10 +83,19 @@ pub struct Summary {
     pub weight_decay: f64,
     /// The device it trained on, in words.
     pub device: String,
+    /// Precision of the matrix products: `f32`, `tf32` (f32 on cuda, whose autotuned matmuls
+    /// are TF32 tensor-core kernels) or `bf16` (mixed, on f32 master weights). Runs recorded
+    /// before the setting existed read as `f32`.
+    #[serde(default = "f32_precision")]
+    pub precision: String,
     /// Seed of initialisation, shuffles and masks.
     pub seed: u64,
     /// The whole training configuration.
     pub config: serde_json::Value,
+}
+
+fn f32_precision() -> String {
+    "f32".into()
 }
 
 /// A finished run as `dclab train --json` returns it.

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use dclab::model::{preset, select_device, ModelConfig};
+use dclab::model::{preset, select_device, ModelConfig, Precision};
 use dclab::objective::parse_objective;
 use dclab::train::{throughput, TrainConfig};
 
@@ -42,6 +42,9 @@ pub struct ThroughputArgs {
     /// Read the loss back every this many steps (the training loop: every step).
     #[arg(long, default_value_t = 1)]
     loss_every: usize,
+    /// f32 (TF32 matmuls on cuda) or bf16 (mixed precision, f32 master weights).
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
 }
 
 pub fn run(c: BenchCommand) -> Result<()> {
@@ -51,7 +54,7 @@ pub fn run(c: BenchCommand) -> Result<()> {
         let (d, heads, layers) = preset(&model.replace(':', ","))?;
         for objective in a.objectives.split(',') {
             let obj = parse_objective(objective, a.seq_len, 0, 1)?;
-            let cfg = TrainConfig::new(ModelConfig::new(a.vocab, d, heads, layers, a.seq_len), objective.into()).with_batch_size(a.batch_size);
+            let cfg = TrainConfig::new(ModelConfig::new(a.vocab, d, heads, layers, a.seq_len).with_precision(Some(a.precision)), objective.into()).with_batch_size(a.batch_size);
             eprintln!("bench: {model} {objective} on {} ...", device.name);
             let t = throughput(&cfg, obj.as_ref(), &device, a.warmup, a.steps, a.loss_every)?;
             let mut v = serde_json::to_value(&t)?;

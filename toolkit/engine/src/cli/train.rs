@@ -4,7 +4,7 @@ use super::out::Out;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dclab::data::{cache_dir, prepare, TokenizerSpec};
-use dclab::model::{preset, select_device, ModelConfig};
+use dclab::model::{preset, select_device, ModelConfig, Precision};
 use dclab::objective::parse_objective;
 use dclab::train::generate::{sample_run, SampleConfig, UnmaskOrder};
 use dclab::train::{train, Event, TrainConfig};
@@ -61,6 +61,10 @@ pub struct TrainArgs {
     /// auto, cpu, wgpu or cuda.
     #[arg(long, env = "BURN_DEVICE", default_value = "cpu")]
     device: String,
+    /// f32 (TF32 matmuls on cuda, recorded as tf32) or bf16 (mixed precision: bf16 products on
+    /// f32 master weights and optimizer state; for GPUs, slower than f32 on the CPU).
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Output folder (metrics.csv, summary.json, checkpoints/); an interrupted run resumes.
@@ -77,7 +81,7 @@ pub fn run_train(a: TrainArgs, out: Out) -> Result<()> {
     let budget = (a.unique_tokens > 0).then_some(a.unique_tokens);
     let data = prepare(&a.corpus, a.tokenizer, budget, a.seq_len, &cache)?;
     let objective = parse_objective(&a.objective, a.seq_len, a.seed, a.eval_draws)?;
-    let model = ModelConfig::new(data.tokenizer.vocab_size(), d, heads, layers, a.seq_len).with_dropout(a.dropout);
+    let model = ModelConfig::new(data.tokenizer.vocab_size(), d, heads, layers, a.seq_len).with_dropout(a.dropout).with_precision(Some(a.precision));
     let cfg = TrainConfig::new(model, a.objective.clone())
         .with_model_name(a.model.clone())
         .with_batch_size(a.batch_size)

@@ -4,10 +4,12 @@
 
 pub mod device;
 pub mod fused;
+pub mod precision;
 pub mod presets;
 pub mod transformer;
 
 pub use device::{resume_device_problem, select_device, DeviceChoice};
+pub use precision::Precision;
 pub use presets::{preset, PRESETS};
 pub use transformer::{Lm, ModelConfig};
 

@@ -2,7 +2,7 @@
 //! -> tied output projection.
 
 use super::fused::{project, rms_norm, self_attention, swiglu_gate};
-use super::{param_count, swiglu_hidden, ParamCount};
+use super::{param_count, swiglu_hidden, ParamCount, Precision};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;
 
@@ -28,6 +28,8 @@ pub struct ModelConfig {
     /// RoPE base.
     #[config(default = 10000.0)]
     pub rope_theta: f64,
+    /// Precision of the matrix products; None (configs saved before it existed) is f32.
+    pub precision: Option<Precision>,
 }
 
 impl ModelConfig {
@@ -113,6 +115,7 @@ impl ModelConfig {
             n_heads: self.n_heads,
             causal: self.causal,
             vocab_size: self.vocab_size,
+            bf16: self.precision == Some(Precision::Bf16),
         }
     }
 }
@@ -144,6 +147,8 @@ pub struct Lm {
     n_heads: usize,
     causal: bool,
     vocab_size: usize,
+    /// bf16 matrix products (a plain flag: a module field holds no enum).
+    bf16: bool,
 }
 
 /// cos and sin of position * theta^(-2i/d_head), shape [max_len, d_head/2].
@@ -164,12 +169,12 @@ fn rope_tables(max_len: usize, d_head: usize, theta: f64, device: &Device) -> (T
 
 impl Block {
     /// x [B,S,d]; cos/sin [Bc,S,Dh/2] (Bc = 1 or B).
-    fn forward(&self, x: Tensor<3>, cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool, p: Precision) -> Tensor<3> {
         let h = rms_norm(&self.attn_norm, x.clone());
-        let a = self_attention(h, [&self.wq, &self.wk, &self.wv], cos, sin, n_heads, causal);
-        let x = x + self.dropout.forward(project(a, self.wo.weight.val()));
+        let a = self_attention(h, [&self.wq, &self.wk, &self.wv], cos, sin, n_heads, causal, p);
+        let x = x + self.dropout.forward(project(a, self.wo.weight.val(), p));
         let h = rms_norm(&self.mlp_norm, x.clone());
-        let m = project(swiglu_gate(h, &self.w_gate, &self.w_up), self.w_down.weight.val());
+        let m = project(swiglu_gate(h, &self.w_gate, &self.w_up, p), self.w_down.weight.val(), p);
         x + self.dropout.forward(m)
     }
 }
@@ -193,16 +198,26 @@ impl Lm {
                 (c.reshape([b, s, half]), sn.reshape([b, s, half]))
             }
         };
+        let p = self.precision();
         let mut x = self.dropout.forward(self.embedding.forward(tokens));
         for block in &self.blocks {
-            x = block.forward(x, cos.clone(), sin.clone(), self.n_heads, self.causal);
+            x = block.forward(x, cos.clone(), sin.clone(), self.n_heads, self.causal, p);
         }
         let x = rms_norm(&self.final_norm, x);
         // Tied output projection over the vocabulary only: MASK is an input, never a prediction.
         let w = self.embedding.weight.val();
         let [rows, d] = w.dims();
         let w = w.slice([0..rows - 1, 0..d]);
-        project(x, w.transpose())
+        project(x, w.transpose(), p)
+    }
+
+    /// Precision of the matrix products.
+    pub fn precision(&self) -> Precision {
+        if self.bf16 {
+            Precision::Bf16
+        } else {
+            Precision::F32
+        }
     }
 
     /// Tokenizer vocabulary (the MASK id).
@@ -213,5 +228,34 @@ impl Lm {
     /// Whether attention is causal (AR) or bidirectional (diffusion).
     pub fn causal(&self) -> bool {
         self.causal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ModelConfig, Precision};
+    use burn::prelude::*;
+    use burn::tensor::DType;
+
+    /// bf16 really runs (the logits move off f32's by more than rounding noise, not by more
+    /// than bf16's), the logits come back f32, and the weights and their gradients stay f32.
+    #[test]
+    fn bf16_runs_the_products_in_bf16_on_f32_master_weights() {
+        let device = Device::flex().autodiff();
+        let cfg = ModelConfig::new(20, 32, 2, 2, 8);
+        let f32_model = cfg.clone().init_seeded(3, &device);
+        let bf16_model = cfg.with_precision(Some(Precision::Bf16)).init_seeded(3, &device);
+        assert_eq!(bf16_model.precision(), Precision::Bf16);
+        let tokens = Tensor::<2, Int>::from_ints([[1, 5, 7, 2, 19, 20, 3, 3]], &device);
+        let a = f32_model.forward(tokens.clone(), None);
+        let b = bf16_model.forward(tokens, None);
+        assert_eq!(b.dtype(), DType::F32);
+        let gap = (a - b.clone()).abs().max().into_scalar::<f32>();
+        assert!(gap > 1e-4 && gap < 0.05, "bf16 logits differ from f32 by {gap}");
+        let grads = b.sum().backward();
+        let w = &bf16_model.blocks[0].wq.weight;
+        assert_eq!(w.val().dtype(), DType::F32);
+        assert_eq!(w.grad(&grads).expect("a gradient").dtype(), DType::F32);
+        assert_eq!(bf16_model.embedding.weight.grad(&grads).expect("a gradient").dtype(), DType::F32);
     }
 }

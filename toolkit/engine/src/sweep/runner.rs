@@ -167,7 +167,7 @@ pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &m
 pub fn train_config(spec: &SweepSpec, point: &SweepPoint, vocab_size: usize) -> Result<TrainConfig> {
     let (d, h, l) = preset(&point.model_spec)?;
     let t = &spec.train;
-    let model = ModelConfig::new(vocab_size, d, h, l, spec.seq_len).with_dropout(t.dropout);
+    let model = ModelConfig::new(vocab_size, d, h, l, spec.seq_len).with_dropout(t.dropout).with_precision(Some(t.precision));
     Ok(TrainConfig::new(model, point.family.clone())
         .with_model_name(point.model_spec.clone())
         .with_batch_size(t.batch_size)

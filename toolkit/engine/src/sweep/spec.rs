@@ -4,7 +4,7 @@
 //! name the key.
 
 use crate::data::TokenizerSpec;
-use crate::model::preset;
+use crate::model::{preset, Precision};
 use crate::objective::parse_objective;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -72,6 +72,9 @@ pub struct TrainSettings {
     pub eval_sequences: usize,
     pub eval_draws: usize,
     pub early_stopping: Option<usize>,
+    /// f32 (the default, left out of the settings JSON so sweeps from before read the same) or bf16.
+    #[serde(skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
 }
 
 impl Default for TrainSettings {
@@ -88,6 +91,7 @@ impl Default for TrainSettings {
             eval_sequences: 32,
             eval_draws: 32,
             early_stopping: None,
+            precision: Precision::F32,
         }
     }
 }

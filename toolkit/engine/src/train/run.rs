@@ -172,6 +172,7 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
         dropout: cfg.model.dropout,
         weight_decay: cfg.weight_decay,
         device: device.name.clone(),
+        precision: cfg.model.precision.unwrap_or_default().recorded(device.backend).into(),
         seed: cfg.seed,
         config: serde_json::to_value(&cfg)?,
     };

@@ -18,6 +18,8 @@ pub struct Throughput {
     pub objective: String,
     /// Device description.
     pub device: String,
+    /// Precision of the matrix products as recorded (f32, tf32 or bf16).
+    pub precision: String,
     /// Every parameter.
     pub params: usize,
     /// Input tokens per optimizer step (batch x seq_len).
@@ -85,6 +87,7 @@ pub fn throughput(cfg: &TrainConfig, objective: &dyn Objective, device: &DeviceC
     Ok(Throughput {
         objective: objective.name(),
         device: device.name.clone(),
+        precision: model_cfg.precision.unwrap_or_default().recorded(device.backend).into(),
         params: model_cfg.params().total,
         tokens_per_step,
         steps,

@@ -16,41 +16,47 @@ mod swiglu;
 #[cfg(feature = "flex")]
 mod vector;
 
+use super::Precision;
 use burn::nn::{Linear, RmsNorm};
 use burn::prelude::*;
+use burn::tensor::FloatDType;
 use burn::tensor::activation::silu;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
 /// Self-attention of h [B,S,d] with the q, k, v projections `w`, before the output projection:
-/// [B,S,d]. On the CPU one product makes q, k and v side by side for the fused kernel; other
-/// devices make three products and compose burn's ops, as the model did before the kernels.
-pub fn self_attention(h: Tensor<3>, w: [&Linear; 3], cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool) -> Tensor<3> {
+/// [B,S,d]. On the CPU in f32 one product makes q, k and v side by side for the fused kernel;
+/// otherwise three products and burn's ops, as the model did before the kernels.
+pub fn self_attention(h: Tensor<3>, w: [&Linear; 3], cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool, precision: Precision) -> Tensor<3> {
     let [b, s, d] = h.dims();
     #[cfg(feature = "flex")]
-    if on_flex(&h) {
-        let qkv = project(h, side_by_side(&w)).reshape([b, s, 3, n_heads, d / n_heads]);
+    if precision.is_f32() && on_flex(&h) {
+        let qkv = project(h, side_by_side(&w), precision).reshape([b, s, 3, n_heads, d / n_heads]);
         return rope_attention(qkv, cos, sin, causal).reshape([b, s, d]);
     }
-    let [q, k, v] = w.map(|l| project(h.clone(), l.weight.val()).reshape([b, s, n_heads, d / n_heads]));
-    rope_attention_composed(q, k, v, cos, sin, causal).reshape([b, s, d])
+    let [q, k, v] = w.map(|l| project(h.clone(), l.weight.val(), precision).reshape([b, s, n_heads, d / n_heads]));
+    rope_attention_composed(q, k, v, cos, sin, causal, precision).reshape([b, s, d])
 }
 
 /// SwiGLU's gated hidden layer, silu(h W_gate) * (h W_up) for h [B,S,d]; the gate and up
-/// products are one product on the CPU.
-pub fn swiglu_gate(h: Tensor<3>, w_gate: &Linear, w_up: &Linear) -> Tensor<3> {
+/// products are one product on the CPU in f32.
+pub fn swiglu_gate(h: Tensor<3>, w_gate: &Linear, w_up: &Linear, precision: Precision) -> Tensor<3> {
     #[cfg(feature = "flex")]
-    if on_flex(&h) {
-        return swiglu(project(h, side_by_side(&[w_gate, w_up])));
+    if precision.is_f32() && on_flex(&h) {
+        return swiglu(project(h, side_by_side(&[w_gate, w_up]), precision));
     }
-    silu(project(h.clone(), w_gate.weight.val())) * project(h, w_up.weight.val())
+    silu(project(h.clone(), w_gate.weight.val(), precision)) * project(h, w_up.weight.val(), precision)
 }
 
-/// x [B,S,d_in] times w [d_in, d_out]. On the CPU one [B*S, d_in] product straight into gemm
-/// (burn's linear runs B small products for S a multiple of 64); elsewhere burn's linear op,
-/// which measured faster on an H200 than the flattened product (0.23x against 0.33x PyTorch at
-/// 14M parameters).
-pub fn project(x: Tensor<3>, w: Tensor<2>) -> Tensor<3> {
+/// x [B,S,d_in] times w [d_in, d_out]. In bf16 the inputs are cast to bf16 and the result back
+/// to f32 (mixed precision: the f32 weights stay the master copy, and the cast's gradient
+/// returns to f32). In f32 on the CPU one [B*S, d_in] product straight into gemm (burn's linear
+/// runs B small products for S a multiple of 64); elsewhere burn's linear op, which measured
+/// faster on an H200 than the flattened product (0.23x against 0.33x PyTorch at 14M parameters).
+pub fn project(x: Tensor<3>, w: Tensor<2>, precision: Precision) -> Tensor<3> {
+    if precision == Precision::Bf16 {
+        return burn::tensor::module::linear(x.cast(FloatDType::BF16), w.cast(FloatDType::BF16), None).cast(FloatDType::F32);
+    }
     #[cfg(feature = "flex")]
     if on_flex(&x) {
         let [b, s, d_in] = x.dims();
@@ -77,7 +83,7 @@ pub fn rope_attention(qkv: Tensor<5>, cos: Tensor<3>, sin: Tensor<3>, causal: bo
     }
     let [b, s, _, h, dh] = qkv.dims();
     let [q, k, v] = [0, 1, 2].map(|i| qkv.clone().slice([0..b, 0..s, i..i + 1, 0..h, 0..dh]).reshape([b, s, h, dh]));
-    rope_attention_composed(q, k, v, cos, sin, causal)
+    rope_attention_composed(q, k, v, cos, sin, causal, Precision::F32)
 }
 
 /// silu(gate) * up for gate_up [.., 2F] holding gate then up in its last dimension; returns
@@ -167,14 +173,23 @@ fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
 }
 
 /// [`rope_attention`] from burn's ops on q, k, v [B,S,H,Dh] (other devices; the reference the
-/// fused kernel is tested against).
-pub fn rope_attention_composed(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, cos: Tensor<3>, sin: Tensor<3>, causal: bool) -> Tensor<4> {
+/// fused kernel is tested against). The rotation is f32; in bf16 the attention's two products
+/// and softmax run on bf16 copies and the result returns to f32.
+pub fn rope_attention_composed(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, cos: Tensor<3>, sin: Tensor<3>, causal: bool, precision: Precision) -> Tensor<4> {
     let [bc, s, half] = cos.dims();
     let (cos, sin) = (cos.reshape([bc, 1, s, half]), sin.reshape([bc, 1, s, half]));
     let q = apply_rope(q.swap_dims(1, 2), cos.clone(), sin.clone());
     let k = apply_rope(k.swap_dims(1, 2), cos, sin);
     let options = AttentionModuleOptions { is_causal: causal, ..Default::default() };
-    attention(q, k, v.swap_dims(1, 2), None, None, options).swap_dims(1, 2)
+    let v = v.swap_dims(1, 2);
+    let out = match precision {
+        Precision::F32 => attention(q, k, v, None, None, options),
+        Precision::Bf16 => {
+            let [q, k, v] = [q, k, v].map(|t| t.cast(FloatDType::BF16));
+            attention(q, k, v, None, None, options).cast(FloatDType::F32)
+        }
+    };
+    out.swap_dims(1, 2)
 }
 
 /// Rotates the two halves of each head by its token's position: x [B,H,S,Dh], cos/sin [Bc,1,S,Dh/2].

@@ -27,7 +27,7 @@ order = {"torch": 0, "torch-compile": 1, "cuda": 2, "wgpu": 3}
 prec = {"f32": 0, "tf32": 1, "bf16": 2}
 for r in sorted(rows, key=lambda r: (r["params"], r["objective"], prec.get(r["precision"], 9), order.get(r["backend"], 9))):
     peer = eager.get(key(r))
-    ratio = f"{r['tokens_per_second'] / peer['tokens_per_second']:.2f}x" if peer and r is not peer else ("1" if peer else "n/a")
+    ratio = f"{r['tokens_per_second'] / peer['tokens_per_second']:.2f}x" if peer and r is not peer else ("1.00x" if peer else "n/a")
     mfu = r["tokens_per_second"] * r["flops_per_token"] / rate[r["precision"]]
     print(f"| {r['model']} | {r['params']/1e6:.1f}M | {r['objective']} | {r['precision']} | {r['backend']} | "
           f"{r['tokens_per_second']:,.0f} | {100*mfu:.1f}% | {ratio} |")

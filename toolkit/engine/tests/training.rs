@@ -109,7 +109,7 @@ fn same_seed_same_curve_and_resume_equals_an_uninterrupted_run() {
 }
 
 /// bf16 mixed precision on the CPU (composed ops, not the fused f32 kernels): each objective
-/// learns, records `bf16`, and stays within 0.05 nats/token of the f32 run of the same seed at
+/// learns, records `bf16`, and stays within 0.005 nats/token of the f32 run (measured: 3.4e-4 for AR, 1.9e-4 for diffusion) of the same seed at
 /// every step, while differing from it (so the bf16 path ran).
 #[test]
 fn bf16_mixed_precision_trains_as_f32_does_within_its_rounding() {
@@ -135,7 +135,7 @@ fn bf16_mixed_precision_trains_as_f32_does_within_its_rounding() {
         assert_eq!(f32_steps.len(), bf16_steps.len());
         let gap = f32_steps.iter().zip(&bf16_steps).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         eprintln!("{objective}: bf16 vs f32 largest step-loss gap {gap:.2e}");
-        assert!(gap > 1e-5 && gap < 0.05, "{objective}: bf16 and f32 step losses differ by {gap}: {f32_steps:?} vs {bf16_steps:?}");
+        assert!(gap > 1e-5 && gap < 5e-3, "{objective}: bf16 and f32 step losses differ by {gap}: {f32_steps:?} vs {bf16_steps:?}");
         assert!(bf16_steps.last().unwrap() < &(bf16_steps[0] - 0.3), "{objective} did not learn in bf16: {bf16_steps:?}");
     }
 }

@@ -10,7 +10,7 @@ unpack() {
     chmod +x "$1"
 }
 # The Vulkan loader, unpacked from the carried Debian packages when the machine has none.
-if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
+if ! ldconfig -p | grep -q 'libvulkan.so.1' && ls .gl/*.deb >/dev/null 2>&1; then
     for f in .gl/*.deb; do dpkg -x "$f" /; done
     ldconfig
 fi

@@ -12,6 +12,7 @@
 # .devbin and .gl. Rows are run most important first and the script stops starting rows when
 # its budget (DCLAB_GPU_BUDGET seconds, default 440) is spent, listing what it skipped.
 # Usage: bench/gpu/run.sh [output folder]   (default $OUT, else /tmp/dclab-gpu-bench)
+# DCLAB_VARIANTS="label=binary:device:precision ..." times other builds too (e.g. yesterday's).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 dir="${1:-${OUT:-/tmp/dclab-gpu-bench}}"
@@ -57,11 +58,12 @@ torch_row() {  # precision objective model [compile]
         --tag "{\"backend\": \"torch${c:+-compile}\", \"model\": \"$m\", \"objective\": \"$o\"}" >>"$dir/results.jsonl" 2>>"$dir/torch.log" \
         || echo "torch${c:+-compile} $p $m $o failed or timed out" | tee -a "$dir/torch.log"
 }
-dclab_rows() {  # label device precision: one process, so compiled kernels and autotune results carry over
-    local label=$1 device=$2 p=$3 t
+dclab_rows() {  # label device precision [binary]: one process, so compiled kernels and autotune results carry over
+    local label=$1 device=$2 p=$3 b=${4:-$bin} t
     t=$(limit 200)
     ((t > 0)) || { skip "$label $p: budget spent"; return; }
-    timeout "$t" "$bin" bench throughput --device "$device" --precision "$p" --models "${models// /,}" \
+    unpack "$b" || { skip "$label $p: no binary $b"; return; }
+    timeout "$t" "$b" bench throughput --device "$device" --precision "$p" --models "${models// /,}" \
         --objectives ar,diffusion "${common[@]}" --warmup 4 --steps 8 2>"$dir/$label-$p.log" \
         | sed -u "s/^{/{\"backend\":\"$label\",/" >>"$dir/results.jsonl"
     echo "$label $p: exit ${PIPESTATUS[0]}; log tail:"; tail -n 3 "$dir/$label-$p.log"
@@ -75,5 +77,10 @@ for m in $models; do for o in ar diffusion; do torch_row bf16 "$o" "$m"; done; d
 dclab_rows wgpu wgpu f32
 for m in $models; do for o in ar diffusion; do torch_row f32 "$o" "$m"; done; done
 for m in 1024:16:12 640:10:10 384:6:6; do for p in bf16 tf32; do for o in ar diffusion; do torch_row "$p" "$o" "$m" compile; done; done; done
+# 5. Other builds side by side, if asked: DCLAB_VARIANTS="label=binary:device:precision ..."
+for v in ${DCLAB_VARIANTS:-}; do
+    IFS=: read -r b device p <<<"${v#*=}"
+    dclab_rows "${v%%=*}" "$device" "${p:-f32}" "$b"
+done
 python3 bench/gpu/table.py "$dir" | tee "$dir/table.md"
 echo "run.sh: $SECONDS s (budget $budget s); skipped: $(wc -l <"$dir/skipped.txt") rows"

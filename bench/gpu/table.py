@@ -6,7 +6,11 @@ import sys
 from pathlib import Path
 
 out = Path(sys.argv[1])
-mm = json.loads((out / "matmul.json").read_text())
+try:
+    mm = json.loads((out / "matmul.json").read_text())
+except (OSError, ValueError) as e:  # matmul.py needs PyTorch on the GPU: without it MFU is unknown
+    print(f"no measured matmul rate ({e}): MFU is not computed")
+    mm = {"gpu": "unknown", "torch": "none", "f32_flops": float("nan"), "tf32_flops": float("nan"), "bf16_flops": float("nan")}
 rows = [json.loads(l) for l in (out / "results.jsonl").read_text().splitlines() if l.strip().startswith("{")]
 rate = {"f32": mm["f32_flops"], "tf32": mm["tf32_flops"], "bf16": mm["bf16_flops"]}
 key = lambda r: (r["model"], r["objective"], r["precision"])

@@ -52,7 +52,9 @@ if [ -L "$link" ] || [ ! -e "$link" ]; then
 elif [ ! -e "$link/.tracel-llvm-installed" ]; then
     die "$link exists and is not a finished LLVM install: remove it and run again"
 fi
-touch "$link/.tracel-llvm-installed"
+# Written once: the bundler's build script reruns when the sentinel's mtime changes, and that
+# rebuilds cubecl-llvm, burn-cuda and the engine (15 min here).
+[ -e "$link/.tracel-llvm-installed" ] || touch "$link/.tracel-llvm-installed"
 
 # 3. NVPTX must be in it, and the version must be 23.1.
 version=$("$link/bin/llvm-config" --version)

@@ -5,7 +5,7 @@
 # (TF32 on for tf32 rows, bf16 autocast for bf16 rows, TF32 off for f32 rows), plus
 # torch.compile where it runs; AR and masked diffusion at about 14M, 54M and 158M parameters,
 # sequence length 512, batch 16. First it checks that the same seed's first losses on cuda agree
-# with the CPU's. Then one table: tokens/s, MFU against the card's measured matmul rate at
+# with the CPU's, for AR and diffusion. Then one table: tokens/s, MFU against the card's measured matmul rate at
 # that precision, ratio to PyTorch eager at that precision.
 # Made for a GPU machine with PyTorch but no Rust and no network: bench/gpu/build.sh builds the
 # binary here (toolkit/build-cuda.sh) into .devbin/ with libdevice and the Vulkan loader; carry
@@ -35,18 +35,21 @@ python3 bench/gpu/matmul.py | tee "$dir/matmul.json"
 
 # 1. The same seed on the CPU and on cuda: the first evaluations' losses (a 0.3m model on the
 # committed sample, 12 steps), compared by bench/gpu/agree.py.
-agree() {  # device precision
-    local t; t=$(limit 90)
-    ((t > 0)) || { skip "agreement $1 $2: budget spent"; return; }
-    DCLAB_CACHE="$dir/cache" timeout "$t" "$bin" train --device "$1" --precision "$2" --model 0.3m --unique-tokens 24576 --epochs 1 \
-        --seq-len 128 --batch-size 16 --eval-every 3 --eval-sequences 16 --eval-draws 4 --seed 0 --out "$dir/agree-$1-$2" \
-        >"$dir/agree-$1-$2.log" 2>&1 || { echo "train on $1 $2 failed:"; tail -n 5 "$dir/agree-$1-$2.log"; }
+agree() {  # objective device precision
+    local t run="$dir/agree-$1-$2-$3"; t=$(limit 60)
+    ((t > 0)) || { skip "agreement $1 $2 $3: budget spent"; return; }
+    DCLAB_CACHE="$dir/cache" timeout "$t" "$bin" train --objective "$1" --device "$2" --precision "$3" --model 0.3m --unique-tokens 24576 --epochs 1 \
+        --seq-len 128 --batch-size 16 --eval-every 3 --eval-sequences 16 --eval-draws 4 --seed 0 --out "$run" \
+        >"$run.log" 2>&1 || { echo "train $1 on $2 $3 failed:"; tail -n 5 "$run.log"; }
 }
-agree cpu f32
-agree cuda f32
-agree cuda bf16
-python3 bench/gpu/agree.py "$dir/agree-cpu-f32" "$dir/agree-cuda-f32" 0.02 | tee "$dir/agree.md"
-python3 bench/gpu/agree.py "$dir/agree-cpu-f32" "$dir/agree-cuda-bf16" 0.05 | tee -a "$dir/agree.md"
+: >"$dir/agree.md"
+for o in ar diffusion; do
+    agree "$o" cpu f32
+    agree "$o" cuda f32
+    agree "$o" cuda bf16
+    python3 bench/gpu/agree.py "$dir/agree-$o-cpu-f32" "$dir/agree-$o-cuda-f32" 0.02 | tee -a "$dir/agree.md"
+    python3 bench/gpu/agree.py "$dir/agree-$o-cpu-f32" "$dir/agree-$o-cuda-bf16" 0.05 | tee -a "$dir/agree.md"
+done
 
 torch_row() {  # precision objective model [compile]
     local p=$1 o=$2 m=$3 c=${4:-} t d h l

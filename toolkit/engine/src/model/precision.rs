@@ -18,15 +18,6 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// Parses `f32` or `bf16` (the `--precision` flag and the sweep spec's `precision`).
-    pub fn parse(s: &str) -> Result<Precision> {
-        match s {
-            "f32" => Ok(Precision::F32),
-            "bf16" => Ok(Precision::Bf16),
-            other => bail!("unknown precision '{other}' (use f32 or bf16)"),
-        }
-    }
-
     /// The name recorded in summary.json and the results table on `backend` (`flex`, `wgpu`,
     /// `cuda`): f32 on cuda is `tf32`, as its matmul kernels are TF32 tensor-core ones.
     ///
@@ -50,18 +41,14 @@ impl Precision {
     }
 }
 
+/// Parses `f32` or `bf16` (the `--precision` flag; sweep specs go through serde).
 impl std::str::FromStr for Precision {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> Result<Precision> {
-        Precision::parse(s)
-    }
-}
-
-impl std::fmt::Display for Precision {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Precision::F32 => "f32",
-            Precision::Bf16 => "bf16",
-        })
+        match s {
+            "f32" => Ok(Precision::F32),
+            "bf16" => Ok(Precision::Bf16),
+            other => bail!("unknown precision '{other}' (use f32 or bf16)"),
+        }
     }
 }

@@ -191,3 +191,35 @@ fn bidirectional_and_causal_models_differ_only_in_the_mask() {
     let b: Vec<f32> = bidi.forward(changed, None).slice([0..1, 0..15, 0..30]).into_data().iter::<f32>().collect();
     assert_ne!(a, b, "a bidirectional model must see the future");
 }
+
+/// The precise evaluation's standard error against a direct computation: the spread of the
+/// same estimate over independent evaluation seeds. The per-sequence variance treats the K
+/// stratified draws as independent, which can only overstate the stratified mean's variance,
+/// so the reported SE must be at least the measured spread (less sampling slack) and not
+/// wildly above it; and 0 sequences means the whole split.
+#[test]
+fn precise_evaluation_stderr_matches_the_spread_over_seeds() {
+    use dclab::data::{Packed, Tokens};
+    use dclab::train::evaluate;
+    let dev = Device::flex();
+    let v = 12;
+    let mut rng = SplitMix64::new(11);
+    let logits: Vec<f32> = (0..v).map(|_| (rng.uniform() * 3.0) as f32).collect();
+    let model = Fixed { logits };
+    let stream: Vec<u32> = random_samples(1, 40 * 17, v, 5).remove(0);
+    let set = Packed::all(&Tokens::from(stream), 16).unwrap();
+    let objective = MaskedDiffusion { eval_draws: 32, ..Default::default() };
+    let results: Vec<_> = (0..40).map(|seed| evaluate(&objective, &model, &set, 0, 8, 1000 + seed, &dev)).collect();
+    assert!(results.iter().all(|r| r.sequences == set.n_samples()), "0 sequences must evaluate the whole split");
+    let mean = results.iter().map(|r| r.loss).sum::<f64>() / results.len() as f64;
+    let spread = (results.iter().map(|r| (r.loss - mean).powi(2)).sum::<f64>() / (results.len() - 1) as f64).sqrt();
+    let reported = results.iter().map(|r| r.stderr).sum::<f64>() / results.len() as f64;
+    assert!(spread > 0.0 && reported > 0.0, "spread {spread}, reported {reported}");
+    assert!(reported >= 0.75 * spread, "reported SE {reported} understates the spread over seeds {spread}");
+    assert!(reported <= 4.0 * spread, "reported SE {reported} is far above the spread over seeds {spread}");
+    // More draws per sequence shrink it about as 1/sqrt(K).
+    let k8 = MaskedDiffusion { eval_draws: 8, ..Default::default() };
+    let se8 = (0..10).map(|s| evaluate(&k8, &model, &set, 0, 8, 50 + s, &dev).stderr).sum::<f64>() / 10.0;
+    let ratio = se8 / reported;
+    assert!((1.4..2.9).contains(&ratio), "SE(K=8)/SE(K=32) = {ratio}, expected about 2");
+}

@@ -65,6 +65,25 @@ pub struct Summary {
     pub final_val_loss: f64,
     /// Its standard error.
     pub final_val_loss_stderr: f64,
+    /// The best checkpoint's loss re-evaluated at the end on the whole validation split with
+    /// `precise_eval_draws` draws (the estimate the study compares); None in runs made before it.
+    #[serde(default)]
+    pub best_val_loss_precise: Option<f64>,
+    /// Its standard error (the estimator's own randomness on that fixed split; 0 for AR).
+    #[serde(default)]
+    pub best_val_loss_precise_stderr: Option<f64>,
+    /// The last model's loss on the same split and draws (equal to the best's when best is last).
+    #[serde(default)]
+    pub final_val_loss_precise: Option<f64>,
+    /// Its standard error.
+    #[serde(default)]
+    pub final_val_loss_precise_stderr: Option<f64>,
+    /// Validation sequences of the precise evaluation.
+    #[serde(default)]
+    pub precise_eval_sequences: Option<usize>,
+    /// Diffusion draws of t per sequence in the precise evaluation.
+    #[serde(default)]
+    pub precise_eval_draws: Option<usize>,
     /// The best validation loss in bits per byte of text.
     pub best_val_bits_per_byte: f64,
     /// Loss of the best checkpoint on the held-out text.
@@ -92,6 +111,25 @@ pub struct Summary {
     pub seed: u64,
     /// The whole training configuration.
     pub config: serde_json::Value,
+}
+
+impl Summary {
+    /// The best loss the study compares and its standard error: the precise re-evaluation when
+    /// the run has one, else the curve's best (its standard error unknown: NaN).
+    pub fn best_loss(&self) -> (f64, f64) {
+        match self.best_val_loss_precise {
+            Some(l) => (l, self.best_val_loss_precise_stderr.unwrap_or(f64::NAN)),
+            None => (self.best_val_loss, f64::NAN),
+        }
+    }
+
+    /// The final loss and its standard error, precise when the run has it.
+    pub fn final_loss(&self) -> (f64, f64) {
+        match self.final_val_loss_precise {
+            Some(l) => (l, self.final_val_loss_precise_stderr.unwrap_or(f64::NAN)),
+            None => (self.final_val_loss, self.final_val_loss_stderr),
+        }
+    }
 }
 
 fn f32_precision() -> String {

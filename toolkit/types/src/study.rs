@@ -26,6 +26,102 @@ pub struct FamilyLaw {
     pub residuals: Vec<Residual>,
     /// Epochs at which a repeated token keeps half its value (R_D* ln 2 + 1).
     pub half_value_epochs: f64,
+    /// Which loss of each run the law was fitted to: `final`, `best` (the early-stopped
+    /// checkpoint) or `before-turn-up` (final losses of the runs up to each group's minimum).
+    #[serde(default)]
+    pub target: String,
+    /// Stages that ran to a limit (their constants say nothing): `stage 1 (E, A, B)`,
+    /// `stage 2 (R_D*, R_N*)`; empty when the fit is identified.
+    #[serde(default)]
+    pub not_identified: Vec<String>,
+}
+
+impl FamilyLaw {
+    /// True when the fit succeeded and no stage ran to a limit.
+    pub fn identified(&self) -> bool {
+        self.params.is_some() && self.not_identified.is_empty()
+    }
+}
+
+/// Why one family's law was fitted to the losses it was.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FitChoice {
+    /// The family.
+    pub family: String,
+    /// The target chosen (`final`, `best` or `before-turn-up`).
+    pub target: String,
+    /// The evidence, in words.
+    pub reason: String,
+    /// Every candidate fit, the chosen one among them.
+    pub candidates: Vec<FamilyLaw>,
+}
+
+/// A family's best run at one U (over models, epochs and regularisation).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FamilyBest {
+    /// The family.
+    pub family: String,
+    /// The run.
+    pub run_id: String,
+    /// Its model.
+    pub model: String,
+    /// Its epochs.
+    pub epochs: f64,
+    /// Its dropout and weight decay.
+    pub dropout: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Its training compute (6ND over the whole run).
+    pub flops: f64,
+    /// Its best loss (the precise estimate; an upper bound for diffusion).
+    pub loss: f64,
+    /// That loss's standard error.
+    pub stderr: f64,
+}
+
+/// Who is ahead in Delta = diffusion - AR, with its standard error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Delta + 2 SE < 0.
+    DiffusionWins,
+    /// Delta - 2 SE > 0.
+    ArWins,
+    /// |Delta| within two standard errors.
+    TooCloseToCall,
+}
+
+/// Delta with both families limited to runs of at most `flops`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeltaAt {
+    /// The compute limit.
+    pub flops: f64,
+    /// Delta = diffusion - AR best losses within it.
+    pub delta: f64,
+    /// Its standard error.
+    pub stderr: f64,
+}
+
+/// Best against best at one unique budget U.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Frontier {
+    /// Unique tokens U (packed).
+    pub unique_tokens: usize,
+    /// AR's best run at U.
+    pub ar: FamilyBest,
+    /// Diffusion's best run at U.
+    pub diffusion: FamilyBest,
+    /// Delta = diffusion - AR (nats/token; diffusion's side an upper bound).
+    pub delta: f64,
+    /// Its standard error, sqrt(SE_ar^2 + SE_diffusion^2).
+    pub stderr: f64,
+    /// Who wins.
+    pub verdict: Verdict,
+    /// Delta as compute grows: both families limited to runs of at most each compute.
+    pub by_compute: Vec<DeltaAt>,
+    /// DBA's extrapolated C_crit(U) (REFERENCE section 6), for where the grid sits.
+    pub dba_c_crit: f64,
+    /// The largest compute of any run at U.
+    pub max_flops: f64,
 }
 
 /// How loss moved with epochs at one (family, model, U).
@@ -37,7 +133,7 @@ pub struct EpochTrend {
     pub model: String,
     /// Unique tokens U of the group.
     pub unique_tokens: usize,
-    /// Epochs with the lowest final validation loss, and that loss.
+    /// Epochs with the lowest final validation loss.
     pub best_epochs: f64,
     /// The lowest final validation loss of the group.
     pub best_loss: f64,
@@ -78,6 +174,12 @@ pub struct Analysis {
     pub crit: Option<CritReport>,
     /// C_crit at the study's own budgets.
     pub crit_at_study: Option<CritReport>,
+    /// Best against best per U (only U where both AR and diffusion ran).
+    #[serde(default)]
+    pub frontier: Vec<Frontier>,
+    /// Per family, which losses its law was fitted to and why.
+    #[serde(default)]
+    pub fit_choices: Vec<FitChoice>,
 }
 
 impl Analysis {

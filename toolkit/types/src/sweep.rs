@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct SweepPoint {
     /// Stable id: the run's folder name and the table's key.
     pub run_id: String,
-    /// `grid` or `matched` (compute-matched).
+    /// `grid`, `doubling` (epochs doubled to exhaustion) or `matched` (compute-matched).
     pub kind: String,
     /// The objective spec (ar, diffusion, ar-orderings:N): the family.
     pub family: String,
@@ -22,6 +22,12 @@ pub struct SweepPoint {
     pub unique_fraction: Option<f64>,
     /// Seed.
     pub point_seed: u64,
+    /// Dropout of this point when the spec lists several (None: the spec's `train.dropout`).
+    #[serde(default)]
+    pub dropout: Option<f64>,
+    /// AdamW weight decay of this point when the spec lists several (None: `train.weight_decay`).
+    #[serde(default)]
+    pub weight_decay: Option<f64>,
 }
 
 impl SweepPoint {
@@ -32,6 +38,8 @@ impl SweepPoint {
             && self.requested_unique_tokens == other.requested_unique_tokens
             && self.requested_epochs == other.requested_epochs
             && self.point_seed == other.point_seed
+            && self.dropout == other.dropout
+            && self.weight_decay == other.weight_decay
     }
 }
 

@@ -115,4 +115,8 @@ impl Objective for MaskedDiffusion {
         }
         out
     }
+
+    fn with_eval_draws(&self, draws: usize) -> Option<Box<dyn Objective>> {
+        Some(Box::new(MaskedDiffusion { eval_draws: draws, ..*self }))
+    }
 }

@@ -78,6 +78,11 @@ pub trait Objective: Send + Sync {
         let nll: Vec<f32> = ar_nll(model, samples, None, device).mean_dim(1).into_data().iter::<f32>().collect();
         nll.into_iter().map(|l| SequenceLoss { loss: l as f64, mc_variance: 0.0 }).collect()
     }
+    /// The same objective with `draws` validation draws per sequence, for the precise final
+    /// evaluation; None (the default) when its evaluation has no draws to set.
+    fn with_eval_draws(&self, _draws: usize) -> Option<Box<dyn Objective>> {
+        None
+    }
 }
 
 /// Parses `ar`, `diffusion` or `ar-orderings:N` (optionally `ar-orderings:N:noisy:K`);

@@ -1,11 +1,16 @@
-//! Named study presets: `quick` (the README's command, minutes on a laptop CPU) and
-//! `paper-small` (the grid a GPU user runs to identify both laws).
+//! Named study presets: `quick` (the README's command, minutes on a laptop CPU), `crossover`
+//! (epochs to exhaustion at budgets where DBA's C_crit falls inside the grid, about 80 minutes
+//! on a 2-core CPU) and `paper-small` (the grid a GPU user runs to identify both laws).
 
 use crate::sweep::SweepSpec;
 use anyhow::{bail, Result};
 
 /// Preset names and their TOML.
-pub const PRESETS: [(&str, &str); 2] = [("quick", include_str!("../../presets/quick.toml")), ("paper-small", include_str!("../../presets/paper-small.toml"))];
+pub const PRESETS: [(&str, &str); 3] = [
+    ("quick", include_str!("../../presets/quick.toml")),
+    ("crossover", include_str!("../../presets/crossover.toml")),
+    ("paper-small", include_str!("../../presets/paper-small.toml")),
+];
 
 /// The spec of a named preset.
 ///

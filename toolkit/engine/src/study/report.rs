@@ -1,7 +1,7 @@
 //! The study's outputs: `summary.md` (findings in words, laws, critical compute, runs) and
 //! `report.html` (the same with every figure, self-contained).
 
-use super::analysis::{Analysis, FamilyLaw};
+use super::analysis::{Analysis, FamilyLaw, Frontier, Verdict};
 use crate::scaling::crit::CrossoverStatus;
 use crate::sweep::RunRow;
 use crate::train::MetricsRow;
@@ -49,6 +49,9 @@ pub fn findings(a: &Analysis) -> Vec<(String, String)> {
         };
         out.push((q, ans));
     }
+    for f in &a.frontier {
+        out.push((format!("Best against best at U = {} tokens?", f.unique_tokens), frontier_words(f)));
+    }
     if let (Some(c), [first, rest @ ..]) = (a.largest_common_flops, a.best_at_largest.as_slice()) {
         let others: Vec<String> = rest.iter().map(|b| format!("{} {:.4} ({})", b.family, b.best_val_loss, b.run_id)).collect();
         let margin = rest.first().map(|b| format!(", ahead by {:.4} nats/token", b.best_val_loss - first.best_val_loss)).unwrap_or_default();
@@ -63,7 +66,9 @@ pub fn findings(a: &Analysis) -> Vec<(String, String)> {
             ),
         ));
     }
+    let unidentified: Vec<String> = a.laws.iter().filter(|l| (l.family == "ar" || l.family == "diffusion") && !l.identified()).map(|l| format!("{}'s law is not identified ({})", l.family, if l.params.is_none() { "no fit".to_string() } else { l.not_identified.join(", ") + " ran to a limit" })).collect();
     let crossing = match &a.crit_at_study {
+        None if !unidentified.is_empty() => format!("Not computed: {}; its constants would say nothing.", unidentified.join("; ")),
         None => "Not computed: an AR law and a diffusion law are both needed and at least one fit failed (see the laws table).".to_string(),
         Some(c) => {
             let mut parts: Vec<String> = c
@@ -84,7 +89,59 @@ pub fn findings(a: &Analysis) -> Vec<(String, String)> {
     out
 }
 
+/// One U's best-against-best comparison in words.
+pub fn frontier_words(f: &Frontier) -> String {
+    let side = |b: &super::analysis::FamilyBest| {
+        format!(
+            "{:.4} ± {:.4} ({}, {} at E = {}, dropout {}, weight decay {}, {:.3e} FLOPs)",
+            b.loss, b.stderr, b.run_id, b.model, b.epochs, b.dropout, b.weight_decay, b.flops
+        )
+    };
+    let who = match f.verdict {
+        Verdict::DiffusionWins => format!("diffusion wins by {:.4} nats/token (Delta + 2 SE < 0)", -f.delta),
+        Verdict::ArWins => format!("AR wins by {:.4} nats/token (Delta - 2 SE > 0)", f.delta),
+        Verdict::TooCloseToCall => "too close to call (|Delta| within 2 SE)".to_string(),
+    };
+    let moves: Vec<String> = f.by_compute.iter().map(|d| format!("{:.1e}: {:+.4} ± {:.4}", d.flops, d.delta, d.stderr)).collect();
+    format!(
+        "AR {}; diffusion {} (an upper bound). Delta = diffusion - AR = {:+.4} ± {:.4}: {who}. Delta with both families limited to a compute: {}. DBA's extrapolated C_crit at this U is {:.3e} FLOPs; this grid's largest run here used {:.3e}.",
+        side(&f.ar),
+        side(&f.diffusion),
+        f.delta,
+        f.stderr,
+        moves.join(", "),
+        f.dba_c_crit,
+        f.max_flops
+    )
+}
+
 fn verdict(a: &Analysis) -> String {
+    if !a.frontier.is_empty() {
+        let wins: Vec<&Frontier> = a.frontier.iter().filter(|f| f.verdict == Verdict::DiffusionWins).collect();
+        let rest: Vec<String> = a
+            .frontier
+            .iter()
+            .filter(|f| f.verdict != Verdict::DiffusionWins)
+            .map(|f| format!("at U = {} diffusion misses by {:+.4} ± {:.4} nats/token", f.unique_tokens, f.delta, f.stderr))
+            .collect();
+        let mut s = if wins.is_empty() {
+            format!("Diffusion does not beat AR at any U of this study, best against best: {}.", rest.join("; "))
+        } else {
+            let w: Vec<String> = wins.iter().map(|f| format!("U = {} (by {:.4} ± {:.4})", f.unique_tokens, -f.delta, f.stderr)).collect();
+            let mut s = format!("Diffusion beats AR best against best at {}, as DBA reports past C_crit", w.join(", "));
+            if !rest.is_empty() {
+                s.push_str(&format!("; elsewhere {}", rest.join("; ")));
+            }
+            s + "."
+        };
+        let need: Option<f64> = a.crit_at_study.as_ref().and_then(|c| c.rows.iter().filter_map(|r| r.c_crit).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x)))));
+        match (need, &a.crit_at_study) {
+            (Some(c), _) => s.push_str(&format!(" The fitted laws put the crossover at about {c:.3e} FLOPs at the smallest U where they cross.")),
+            (None, Some(_)) => s.push_str(" The fitted laws do not cross at any compute searched."),
+            (None, None) => s.push_str(" The laws do not say how much compute diffusion would need: at least one is not identified on this grid."),
+        }
+        return s;
+    }
     let winner = a.best_at_largest.first().map(|b| b.family.as_str());
     let need: Option<f64> = a.crit_at_study.as_ref().and_then(|c| c.rows.iter().filter_map(|r| r.c_crit).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x)))));
     match winner {
@@ -107,16 +164,15 @@ fn num(x: f64) -> String {
     if x != 0.0 && (x.abs() >= 1e4 || x.abs() < 1e-3) { format!("{x:.3e}") } else { format!("{x:.4}") }
 }
 
-/// Warnings about fits that say little: constants at their limits.
+/// Warnings about fits that say little: stages that ran to a limit, weak R^2.
 pub fn law_caveats(laws: &[FamilyLaw]) -> Vec<String> {
     let mut out = Vec::new();
     for l in laws {
-        let Some(p) = &l.params else { continue };
-        if p.r_d_star > 1e4 {
-            out.push(format!("{}: R_D* = {:.3e}, i.e. no measurable decay in the value of repeated data on this grid (the law reduces to Chinchilla's); its half-value repetition and C_crit rest on that.", l.family, p.r_d_star));
+        if l.params.is_none() {
+            continue;
         }
-        if p.big_e() < 0.05 || p.big_a() < 1e-6 || p.big_b() < 1e-6 {
-            out.push(format!("{}: stage 1 ran to a limit (E = {:.3}, A = {:.3e}, B = {:.3e}): the grid does not pin down the Chinchilla terms.", l.family, p.big_e(), p.big_a(), p.big_b()));
+        for stage in &l.not_identified {
+            out.push(format!("{}: {stage} ran to a limit: not identified on this grid (its constants are not reported, and nothing is derived from them).", l.family));
         }
         if l.r2 < 0.5 {
             out.push(format!("{}: R^2 = {:.3}: the law explains little of this family's variation.", l.family, l.r2));
@@ -126,33 +182,71 @@ pub fn law_caveats(laws: &[FamilyLaw]) -> Vec<String> {
 }
 
 fn law_rows(laws: &[FamilyLaw]) -> Vec<Vec<String>> {
+    const NI: &str = "not identified";
     laws.iter()
         .map(|l| match &l.params {
-            Some(p) => vec![
-                l.family.clone(),
-                l.n_runs.to_string(),
-                num(p.big_e()),
-                format!("{:.4e}", p.big_a()),
-                format!("{:.4e}", p.big_b()),
-                format!("{:.4}", p.alpha),
-                format!("{:.4}", p.beta),
-                num(p.r_d_star),
-                num(p.r_n_star),
-                num(l.half_value_epochs),
-                format!("{:.4}", l.r2),
-            ],
-            None => vec![l.family.clone(), l.n_runs.to_string(), format!("no fit: {}", l.error.as_deref().unwrap_or("?"))],
+            Some(p) => {
+                let s1 = !l.not_identified.iter().any(|s| s.starts_with("stage 1"));
+                let s2 = !l.not_identified.iter().any(|s| s.starts_with("stage 2"));
+                let or = |ok: bool, v: String| if ok { v } else { NI.to_string() };
+                vec![
+                    l.family.clone(),
+                    l.target.clone(),
+                    l.n_runs.to_string(),
+                    or(s1, num(p.big_e())),
+                    or(s1, format!("{:.4e}", p.big_a())),
+                    or(s1, format!("{:.4e}", p.big_b())),
+                    or(s1, format!("{:.4}", p.alpha)),
+                    or(s1, format!("{:.4}", p.beta)),
+                    or(s2, num(p.r_d_star)),
+                    or(s2, num(p.r_n_star)),
+                    or(s2, num(l.half_value_epochs)),
+                    format!("{:.4}", l.r2),
+                ]
+            }
+            None => vec![l.family.clone(), l.target.clone(), l.n_runs.to_string(), format!("no fit: {}", l.error.as_deref().unwrap_or("?"))],
         })
         .collect()
 }
 
-const LAW_HEADERS: [&str; 11] = ["family", "runs", "E", "A", "B", "alpha", "beta", "R_D*", "R_N*", "half-value epochs", "R^2"];
-const RUN_HEADERS: [&str; 13] = ["run", "family", "model", "params", "U", "epochs", "tokens", "FLOPs", "best val", "final val", "bits/byte", "held-out bits/byte", "seconds"];
+const LAW_HEADERS: [&str; 12] = ["family", "fitted to", "runs", "E", "A", "B", "alpha", "beta", "R_D*", "R_N*", "half-value epochs", "R^2"];
+const RUN_HEADERS: [&str; 16] = ["run", "family", "model", "params", "U", "epochs", "dropout", "weight decay", "FLOPs", "best val (curve)", "best val (precise)", "± SE", "curve SE (final)", "final val (precise)", "bits/byte", "seconds"];
+const FRONTIER_HEADERS: [&str; 7] = ["U", "AR best ± SE (E)", "diffusion best ± SE (E)", "Delta ± SE", "verdict", "DBA C_crit", "largest run FLOPs"];
+
+fn frontier_rows(a: &Analysis) -> Vec<Vec<String>> {
+    a.frontier
+        .iter()
+        .map(|f| {
+            vec![
+                f.unique_tokens.to_string(),
+                format!("{:.4} ± {:.4} ({}, E {})", f.ar.loss, f.ar.stderr, f.ar.model, f.ar.epochs),
+                format!("{:.4} ± {:.4} ({}, E {})", f.diffusion.loss, f.diffusion.stderr, f.diffusion.model, f.diffusion.epochs),
+                format!("{:+.4} ± {:.4}", f.delta, f.stderr),
+                match f.verdict {
+                    Verdict::DiffusionWins => "diffusion wins".into(),
+                    Verdict::ArWins => "AR wins".into(),
+                    Verdict::TooCloseToCall => "too close to call".into(),
+                },
+                format!("{:.3e}", f.dba_c_crit),
+                format!("{:.3e}", f.max_flops),
+            ]
+        })
+        .collect()
+}
+
+/// The precise figures of a run: (best, its SE, final), "-" when the run predates them.
+fn precise_cells(s: &crate::train::Summary) -> [String; 3] {
+    match (s.best_val_loss_precise, s.final_val_loss_precise) {
+        (Some(b), Some(f)) => [format!("{b:.4}"), format!("{:.4}", s.best_val_loss_precise_stderr.unwrap_or(f64::NAN)), format!("{f:.4}")],
+        _ => ["-".into(), "-".into(), "-".into()],
+    }
+}
 
 fn run_rows(rows: &[RunRow]) -> Vec<Vec<String>> {
     rows.iter()
         .map(|r| {
             let s = &r.summary;
+            let p = precise_cells(s);
             vec![
                 r.point.run_id.clone(),
                 r.point.family.clone(),
@@ -160,12 +254,15 @@ fn run_rows(rows: &[RunRow]) -> Vec<Vec<String>> {
                 s.params_total.to_string(),
                 s.unique_tokens.to_string(),
                 format!("{}", s.epochs),
-                s.tokens_seen.to_string(),
+                format!("{}", s.dropout),
+                format!("{}", s.weight_decay),
                 format!("{:.3e}", s.flops),
                 format!("{:.4}", s.best_val_loss),
-                format!("{:.4}", s.final_val_loss),
+                p[0].clone(),
+                p[1].clone(),
+                format!("{:.4}", s.final_val_loss_stderr),
+                p[2].clone(),
                 format!("{:.4}", s.best_val_bits_per_byte),
-                format!("{:.4}", s.heldout_bits_per_byte),
                 format!("{:.1}", s.wall_seconds),
             ]
         })
@@ -222,8 +319,15 @@ pub fn summary_md(ctx: &StudyContext, a: &Analysis, rows: &[RunRow]) -> String {
     for (q, ans) in findings(a) {
         s.push_str(&format!("- **{q}** {ans}\n"));
     }
-    s.push_str("\n## Fitted laws (final validation loss; alpha = beta; SDC's two-stage fit)\n\n");
+    if !a.frontier.is_empty() {
+        s.push_str("\n## Best against best per U\n\n");
+        s.push_str(&md_table(&FRONTIER_HEADERS, &frontier_rows(a)));
+    }
+    s.push_str("\n## Fitted laws (alpha = beta; SDC's two-stage fit; `not identified`: the stage ran to a limit)\n\n");
     s.push_str(&md_table(&LAW_HEADERS, &law_rows(&a.laws)));
+    for c in &a.fit_choices {
+        s.push_str(&format!("\n- {}: {}", c.family, c.reason));
+    }
     for c in law_caveats(&a.laws) {
         s.push_str(&format!("\n- {c}"));
     }
@@ -236,6 +340,9 @@ pub fn summary_md(ctx: &StudyContext, a: &Analysis, rows: &[RunRow]) -> String {
     s.push_str(&md_table(&RUN_HEADERS, &run_rows(rows)));
     s.push_str(
         "\nLosses are nats/token on the fixed validation set; diffusion's are upper bounds (ELBO). \
+         `best val (precise)` re-evaluates the best checkpoint with fresh draws on the whole split \
+         (the value compared above; its SE is the estimator's own randomness on that fixed split); \
+         `curve SE` is the cheap evaluation's error along the curve. \
          A law with 7 constants fitted on a small grid is weakly identified: read R^2 and the residual \
          figure before trusting R_D* or C_crit.\n",
     );
@@ -252,8 +359,15 @@ pub fn report_html(ctx: &StudyContext, a: &Analysis, rows: &[RunRow], curves: &[
     b.push_str(&figure(&fig::loss_vs_epochs(rows), FIGURE_IDS[0], "Final validation loss against epochs at each fixed unique budget U (colour: family; dash: U). A curve that turns up means repeated data started to hurt."));
     b.push_str(&figure(&fig::loss_vs_flops(rows), FIGURE_IDS[1], "Each run's best validation loss against its training FLOPs (6ND, total parameters), with each family's best-so-far envelope."));
     b.push_str(&figure(&fig::compute_matched(rows), FIGURE_IDS[2], "Compute-matched runs: the same training tokens D, a smaller unique fraction U/D means more epochs (DBA's repetition figure). Empty if the spec has no compute_matched table."));
+    if !a.frontier.is_empty() {
+        b.push_str("<h2>Best against best</h2>\n");
+        b.push_str(&table("frontier-table", &FRONTIER_HEADERS, &frontier_rows(a)));
+    }
     b.push_str("<h2>Scaling laws</h2>\n");
     b.push_str(&table("laws-table", &LAW_HEADERS, &law_rows(&a.laws)));
+    for c in &a.fit_choices {
+        b.push_str(&format!("<p class=\"finding\">{}: {}</p>\n", escape(&c.family), escape(&c.reason)));
+    }
     for c in law_caveats(&a.laws) {
         b.push_str(&format!("<p class=\"finding\">{}</p>\n", escape(&c)));
     }

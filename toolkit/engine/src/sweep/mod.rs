@@ -9,8 +9,8 @@ pub mod spec;
 pub mod table;
 
 pub use merge::{merge, Incomplete, Merged};
-pub use point::{parse_shard, points, shard, SweepPoint};
+pub use point::{group_key, parse_shard, points, shard, SweepPoint};
 pub use runner::{run_sweep, SweepEvent, SweepOptions, SweepResult};
 pub use slurm::{slurm_script, SlurmOptions};
-pub use spec::{ComputeMatched, SweepSpec, TrainSettings};
+pub use spec::{ComputeMatched, Doubling, Regularisation, SweepSpec, TrainSettings};
 pub use table::RunRow;

@@ -21,21 +21,30 @@ pub fn planned_flops(p: &SweepPoint, vocab_size: usize, seq_len: usize) -> f64 {
 /// compute-matched family is given in FLOPs.
 pub fn points(spec: &SweepSpec, vocab_size: usize) -> Result<Vec<SweepPoint>> {
     let mut out = Vec::new();
+    let grid_epochs = match &spec.doubling {
+        Some(d) => d.epochs(),
+        None => spec.epochs.clone(),
+    };
+    let kind = if spec.doubling.is_some() { "doubling" } else { "grid" };
     for seed in &spec.seeds {
         for family in &spec.objectives {
             for model in &spec.models {
                 for &u in &spec.unique_tokens {
-                    for &e in &spec.epochs {
-                        out.push(SweepPoint {
-                            run_id: id(&format!("{family}_{model}_U{u}_E{e}_s{seed}")),
-                            kind: "grid".into(),
-                            family: family.clone(),
-                            model_spec: model.clone(),
-                            requested_unique_tokens: u,
-                            requested_epochs: e,
-                            unique_fraction: None,
-                            point_seed: *seed,
-                        });
+                    for (dropout, weight_decay) in spec.regularisations(family) {
+                        for &e in &grid_epochs {
+                            out.push(SweepPoint {
+                                run_id: id(&format!("{family}_{model}_U{u}_E{e}{}_s{seed}", reg_suffix(dropout, weight_decay))),
+                                kind: kind.into(),
+                                family: family.clone(),
+                                model_spec: model.clone(),
+                                requested_unique_tokens: u,
+                                requested_epochs: e,
+                                unique_fraction: None,
+                                point_seed: *seed,
+                                dropout,
+                                weight_decay,
+                            });
+                        }
                     }
                 }
             }
@@ -63,6 +72,8 @@ pub fn points(spec: &SweepSpec, vocab_size: usize) -> Result<Vec<SweepPoint>> {
                         requested_epochs: d / u as f64,
                         unique_fraction: Some(f),
                         point_seed: *seed,
+                        dropout: None,
+                        weight_decay: None,
                     });
                 }
             }
@@ -74,15 +85,53 @@ pub fn points(spec: &SweepSpec, vocab_size: usize) -> Result<Vec<SweepPoint>> {
     Ok(idx.into_iter().map(|i| out[i].clone()).collect())
 }
 
+/// `_do0.1_wd1` for a point of a regularisation grid, empty otherwise.
+fn reg_suffix(dropout: Option<f64>, weight_decay: Option<f64>) -> String {
+    let mut s = String::new();
+    if let Some(d) = dropout {
+        s.push_str(&format!("_do{d}"));
+    }
+    if let Some(w) = weight_decay {
+        s.push_str(&format!("_wd{w}"));
+    }
+    s
+}
+
+/// The doubling group of a point: everything but its epochs (family, model, U, dropout,
+/// weight decay, seed).
+pub fn group_key(p: &SweepPoint) -> String {
+    format!("{}|{}|{}|{:?}|{:?}|{}", p.family, p.model_spec, p.requested_unique_tokens, p.dropout, p.weight_decay, p.point_seed)
+}
+
 /// A file-name-safe id.
 fn id(raw: &str) -> String {
     raw.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' }).collect()
 }
 
 /// Shard `i` of `n` (0-based): every n-th point of the cheapest-first order, so shards carry
-/// about equal compute and are disjoint.
+/// about equal compute and are disjoint; a doubling group stays whole on one shard (every n-th
+/// group), since its stop rule reads the group's earlier runs.
 pub fn shard(points: &[SweepPoint], i: usize, n: usize) -> Vec<SweepPoint> {
-    points.iter().enumerate().filter(|(k, _)| k % n == i).map(|(_, p)| p.clone()).collect()
+    let mut groups: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (k, p) in points.iter().enumerate() {
+        let slot = if p.kind == "doubling" {
+            let g = group_key(p);
+            match groups.iter().position(|x| *x == g) {
+                Some(j) => j,
+                None => {
+                    groups.push(g);
+                    groups.len() - 1
+                }
+            }
+        } else {
+            k
+        };
+        if slot % n == i {
+            out.push(p.clone());
+        }
+    }
+    out
 }
 
 /// Parses `i/n` (0-based shard index).

@@ -107,16 +107,28 @@ pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &m
         );
     }
     write_atomic(&dir.join("spec.toml"), spec.to_toml().as_bytes())?;
-    let plan = Plan { shard: opts.shard, runs: todo.iter().map(|p| p.run_id.clone()).collect() };
+    let mut plan = Plan { shard: opts.shard, runs: todo.iter().map(|p| p.run_id.clone()).collect() };
+    // Doubling groups that stopped drop their later points from the plan.
+    let exhausted = |p: &SweepPoint, rows: &[RunRow]| p.kind == "doubling" && spec.doubling.as_ref().is_some_and(|d| group_done(d, p, rows));
+    plan.runs.retain(|id| !todo.iter().any(|p| &p.run_id == id && !rows.iter().any(|r| &r.point.run_id == id) && exhausted(p, &rows)));
     write_atomic(&dir.join(PLAN_FILE), serde_json::to_string_pretty(&plan)?.as_bytes())?;
     let device = select_device(&opts.device)?;
-    let total = todo.len();
+    let mut total = plan.runs.len();
     let skipped = todo.iter().filter(|p| rows.iter().any(|r| r.point.run_id == p.run_id)).count();
-    todo.retain(|p| !rows.iter().any(|r| r.point.run_id == p.run_id));
+    todo.retain(|p| !rows.iter().any(|r| r.point.run_id == p.run_id) && plan.runs.contains(&p.run_id));
     let mut remaining_flops: f64 = todo.iter().map(|p| super::point::planned_flops(p, vocab, spec.seq_len)).sum();
     let (started, mut flops_done) = (Instant::now(), 0.0);
     let mut data: Option<(usize, Prepared)> = None;
-    for (k, point) in todo.iter().enumerate() {
+    let mut k = 0;
+    for point in todo.iter() {
+        if exhausted(point, &rows) {
+            // Cheapest first puts a group's smaller epoch counts before this one: it stopped.
+            plan.runs.retain(|id| id != &point.run_id);
+            write_atomic(&dir.join(PLAN_FILE), serde_json::to_string_pretty(&plan)?.as_bytes())?;
+            total -= 1;
+            remaining_flops -= super::point::planned_flops(point, vocab, spec.seq_len);
+            continue;
+        }
         on_event(SweepEvent::RunStart { point, index: skipped + k + 1, total });
         let run_dir = dir.join("runs").join(&point.run_id);
         let mut curve = format!("runs/{}/metrics.csv", point.run_id);
@@ -159,15 +171,31 @@ pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &m
         let rate = started.elapsed().as_secs_f64() / flops_done.max(1.0);
         let eta_seconds = rate * remaining_flops.max(0.0);
         on_event(SweepEvent::RunDone { row: rows.last().expect("just pushed"), done: skipped + k + 1, total, eta_seconds });
+        k += 1;
     }
-    Ok(SweepResult { dir: dir.to_path_buf(), rows, ran: todo.len(), skipped })
+    Ok(SweepResult { dir: dir.to_path_buf(), rows, ran: k, skipped })
+}
+
+/// Whether `point`'s doubling group stopped before it: its runs at fewer epochs (in the
+/// table) meet the stop rule.
+fn group_done(d: &super::spec::Doubling, point: &SweepPoint, rows: &[RunRow]) -> bool {
+    let key = super::point::group_key(point);
+    let mut earlier: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|r| r.point.kind == "doubling" && r.point.requested_epochs < point.requested_epochs && super::point::group_key(&r.point) == key)
+        .map(|r| (r.point.requested_epochs, r.summary.best_loss().0))
+        .collect();
+    earlier.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let Some(&(last, _)) = earlier.last() else { return false };
+    let losses: Vec<f64> = earlier.iter().map(|e| e.1).collect();
+    d.done(&losses, last)
 }
 
 /// The training config of one point.
 pub fn train_config(spec: &SweepSpec, point: &SweepPoint, vocab_size: usize) -> Result<TrainConfig> {
     let (d, h, l) = preset(&point.model_spec)?;
     let t = &spec.train;
-    let model = ModelConfig::new(vocab_size, d, h, l, spec.seq_len).with_dropout(t.dropout).with_precision(Some(t.precision));
+    let model = ModelConfig::new(vocab_size, d, h, l, spec.seq_len).with_dropout(point.dropout.unwrap_or(t.dropout)).with_precision(Some(t.precision));
     Ok(TrainConfig::new(model, point.family.clone())
         .with_model_name(point.model_spec.clone())
         .with_batch_size(t.batch_size)
@@ -175,12 +203,14 @@ pub fn train_config(spec: &SweepSpec, point: &SweepPoint, vocab_size: usize) -> 
         .with_lr(t.lr)
         .with_warmup_fraction(t.warmup_fraction)
         .with_final_lr_fraction(t.final_lr_fraction)
-        .with_weight_decay(t.weight_decay)
+        .with_weight_decay(point.weight_decay.unwrap_or(t.weight_decay))
         .with_grad_clip(t.grad_clip)
         .with_eval_every(t.eval_every)
         .with_eval_sequences(t.eval_sequences)
         .with_eval_draws(t.eval_draws)
         .with_early_stopping(t.early_stopping)
+        .with_precise_eval_sequences(t.precise_eval_sequences)
+        .with_precise_eval_draws(t.precise_eval_draws)
         .with_seed(point.point_seed))
 }
 

@@ -43,6 +43,13 @@ pub struct TrainConfig {
     /// Diffusion draws of t per validation sequence.
     #[config(default = 32)]
     pub eval_draws: usize,
+    /// Validation sequences of the precise evaluation at the end, which re-evaluates the best
+    /// and the last model with fresh draws (0 = the whole validation split).
+    #[config(default = 0)]
+    pub precise_eval_sequences: usize,
+    /// Diffusion draws of t per sequence in that precise evaluation (DBA: 32, stratified).
+    #[config(default = 32)]
+    pub precise_eval_draws: usize,
     /// Stop after this many evaluations without improvement (None = never).
     pub early_stopping: Option<usize>,
     /// Seed of initialisation, data order and objective noise.

@@ -87,6 +87,9 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
         let owned: Vec<_> = batch.indices.iter().map(|&i| data.train.sample(i)).collect();
         let samples: Vec<&[u32]> = owned.iter().map(|s| &**s).collect();
         let mut rng = SplitMix64::new(mix(train_seed, step as u64));
+        // Dropout draws from the backend's generator: seeded per step, a resumed run draws the
+        // same masks as an uninterrupted one.
+        plain.seed(mix(cfg.seed ^ 0xd70f, step as u64));
         let loss = objective.loss(&model, &samples, &mut rng, &ad);
         let value = loss.clone().into_scalar::<f32>() as f64;
         if !value.is_finite() {
@@ -142,6 +145,18 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
     let best = best_model.context("no best model")?;
     let last = state.metrics.last().expect("at least one evaluation").clone();
     let held = evaluate(objective, &best, &data.heldout, cfg.eval_sequences, cfg.batch_size, eval_seed, &plain);
+    // The precise estimate: fresh draws (another seed than the curve's, so choosing the best
+    // checkpoint on the curve does not bias it), the whole split by default.
+    let with_draws = objective.with_eval_draws(cfg.precise_eval_draws.max(1));
+    let precise_draws = if with_draws.is_some() { cfg.precise_eval_draws.max(1) } else { 1 };
+    let precise_objective = with_draws.as_deref().unwrap_or(objective);
+    let precise_seed = mix(cfg.seed, 0x9ec15e);
+    let precise_best = evaluate(precise_objective, &best, &data.validation, cfg.precise_eval_sequences, cfg.batch_size, precise_seed, &plain);
+    let precise_final = if best_val_step == state.step {
+        precise_best
+    } else {
+        evaluate(precise_objective, &model.valid(), &data.validation, cfg.precise_eval_sequences, cfg.batch_size, precise_seed, &plain)
+    };
     let tokens_seen = last.tokens_seen;
     let summary = Summary {
         objective: objective.name(),
@@ -163,6 +178,12 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
         best_val_step,
         final_val_loss: last.val_loss,
         final_val_loss_stderr: last.val_loss_stderr,
+        best_val_loss_precise: Some(precise_best.loss),
+        best_val_loss_precise_stderr: Some(precise_best.stderr),
+        final_val_loss_precise: Some(precise_final.loss),
+        final_val_loss_precise_stderr: Some(precise_final.stderr),
+        precise_eval_sequences: Some(precise_best.sequences),
+        precise_eval_draws: Some(precise_draws),
         best_val_bits_per_byte: best_val_loss / std::f64::consts::LN_2 / data.validation_bytes_per_token,
         heldout_loss: held.loss,
         heldout_bits_per_byte: held.bits_per_byte(data.heldout_bytes_per_token),

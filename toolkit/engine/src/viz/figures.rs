@@ -47,10 +47,14 @@ fn sorted_by<K: PartialOrd + Copy>(mut v: Vec<(K, f64)>) -> (Vec<K>, Vec<f64>) {
 /// Validation loss against epochs at each fixed U, one line per (family, model, U): AR's
 /// curve turns up where repetition starts to hurt.
 pub fn loss_vs_epochs(rows: &[RunRow]) -> Plot {
-    let mut groups: BTreeMap<(String, String, usize), Vec<(f64, f64)>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.point.kind == "grid") {
-        let key = (r.point.family.clone(), r.point.model_spec.clone(), r.summary.unique_tokens);
-        groups.entry(key).or_default().push((r.summary.epochs, r.summary.final_val_loss));
+    let mut groups: BTreeMap<(String, String, usize, String), Vec<(f64, f64)>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.point.kind == "grid" || r.point.kind == "doubling") {
+        let reg = match (r.point.dropout, r.point.weight_decay) {
+            (None, None) => String::new(),
+            _ => format!(" do={} wd={}", r.summary.dropout, r.summary.weight_decay),
+        };
+        let key = (r.point.family.clone(), r.point.model_spec.clone(), r.summary.unique_tokens, reg);
+        groups.entry(key).or_default().push((r.summary.epochs, r.summary.final_loss().0));
     }
     let us: Vec<usize> = {
         let mut u: Vec<usize> = groups.keys().map(|k| k.2).collect();
@@ -59,13 +63,13 @@ pub fn loss_vs_epochs(rows: &[RunRow]) -> Plot {
         u
     };
     let mut plot = Plot::new();
-    for ((family, model, u), pts) in groups {
+    for ((family, model, u, reg), pts) in groups {
         let (x, y) = sorted_by(pts);
         let dash = DASHES[us.iter().position(|&v| v == u).unwrap_or(0) % DASHES.len()].clone();
         plot.add_trace(
             Scatter::new(x, y)
                 .mode(Mode::LinesMarkers)
-                .name(format!("{} {model} U={u}", family_label(&family)))
+                .name(format!("{} {model} U={u}{reg}", family_label(&family)))
                 .legend_group(family.clone())
                 .line(Line::new().color(family_color(&family)).dash(dash)),
         );
@@ -82,7 +86,7 @@ pub fn loss_vs_flops(rows: &[RunRow]) -> Plot {
         let mut pts: Vec<(f64, f64, String)> = rows
             .iter()
             .filter(|r| r.point.family == family)
-            .map(|r| (r.summary.flops, r.summary.best_val_loss, r.point.run_id.clone()))
+            .map(|r| (r.summary.flops, r.summary.best_loss().0, r.point.run_id.clone()))
             .collect();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
         let color = family_color(&family);

@@ -41,6 +41,8 @@ lr = 3e-3
 eval_every = 5
 eval_sequences = 4
 eval_draws = 2
+precise_eval_sequences = 8
+precise_eval_draws = 2
 """
 report = {}
 

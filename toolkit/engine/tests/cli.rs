@@ -18,7 +18,7 @@ fn train_then_sample_writes_the_run_files() {
     for objective in ["diffusion", "ar"] {
         let o = dclab(
             &["train", "--objective", objective, "--model", "0.1m", "--unique-tokens", "6000", "--seq-len", "32", "--batch-size", "8",
-              "--eval-every", "10", "--eval-sequences", "4", "--eval-draws", "2", "--out", run.to_str().unwrap()],
+              "--eval-every", "10", "--eval-sequences", "4", "--eval-draws", "2", "--precise-eval-sequences", "8", "--precise-eval-draws", "2", "--out", run.to_str().unwrap()],
             cache.path(),
         );
         assert!(o.status.success(), "{}", stderr(&o));

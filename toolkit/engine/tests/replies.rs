@@ -28,7 +28,7 @@ fn train_sample_and_bound_reply_with_data_and_views() {
     let run = out.path().join("run");
     let run_s = run.to_str().unwrap();
     let args = ["train", "--objective", "diffusion", "--model", "0.1m", "--unique-tokens", "6000", "--seq-len", "32", "--batch-size", "8",
-        "--eval-every", "10", "--eval-sequences", "4", "--eval-draws", "2", "--out", run_s];
+        "--eval-every", "10", "--eval-sequences", "4", "--eval-draws", "2", "--precise-eval-sequences", "8", "--precise-eval-draws", "2", "--out", run_s];
     let o = dclab(&args, cache.path());
     let r: Reply<RunReport> = reply(&o);
     let stderr = String::from_utf8_lossy(&o.stderr);

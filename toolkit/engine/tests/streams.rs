@@ -87,7 +87,7 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn losses(data: &Prepared, objective: &str) -> Vec<(f64, f64)> {
     let model = ModelConfig::new(data.tokenizer.vocab_size(), 32, 2, 1, data.train.seq_len);
-    let cfg = TrainConfig::new(model, objective.into()).with_batch_size(8).with_epochs(2.0).with_eval_every(2).with_eval_sequences(8).with_eval_draws(4);
+    let cfg = TrainConfig::new(model, objective.into()).with_batch_size(8).with_epochs(2.0).with_eval_every(2).with_eval_sequences(8).with_eval_draws(4).with_precise_eval_sequences(8).with_precise_eval_draws(4);
     let obj = parse_objective(&cfg.objective, data.train.seq_len, cfg.seed, cfg.eval_draws).unwrap();
     let r = train(&cfg, obj.as_ref(), data, &select_device("cpu").unwrap(), None, &mut |_| {}).unwrap();
     let mut out: Vec<(f64, f64)> = r.metrics.iter().map(|m| (m.train_loss, m.val_loss)).collect();

@@ -29,6 +29,8 @@ lr = 3e-3
 eval_every = 5
 eval_sequences = 4
 eval_draws = 2
+precise_eval_sequences = 8
+precise_eval_draws = 2
 
 [compute_matched]
 tokens = 4080
@@ -306,7 +308,19 @@ fn micro_study_writes_every_figure_and_the_summary() {
     // The winner named in the summary is the family with the lowest loss at the common compute.
     let a = &study.analysis;
     let c = a.largest_common_flops.unwrap();
-    let best = |f: &str| study.rows.iter().filter(|r| r.point.family == f && r.summary.flops <= c * 1.01).map(|r| r.summary.best_val_loss).fold(f64::INFINITY, f64::min);
+    // Compared on the precise estimates, which every run of this version has.
+    assert!(study.rows.iter().all(|r| r.summary.best_val_loss_precise.is_some()));
+    let best = |f: &str| study.rows.iter().filter(|r| r.point.family == f && r.summary.flops <= c * 1.01).map(|r| r.summary.best_loss().0).fold(f64::INFINITY, f64::min);
     let winner = if best("ar") <= best("diffusion") { "ar" } else { "diffusion" };
     assert_eq!(a.best_at_largest[0].family, winner);
+    // Best against best at each U (the grid's two and the matched family's two), Delta the difference of the two
+    // families' lowest precise losses there.
+    assert_eq!(a.frontier.iter().map(|f| f.unique_tokens).collect::<Vec<_>>(), vec![1020, 2040, 4080, 6120]);
+    for f in &a.frontier {
+        let at_u = |fam: &str| study.rows.iter().filter(|r| r.point.family == fam && r.summary.unique_tokens == f.unique_tokens).map(|r| r.summary.best_loss().0).fold(f64::INFINITY, f64::min);
+        assert!((f.delta - (at_u("diffusion") - at_u("ar"))).abs() < 1e-12);
+        assert!(f.stderr > 0.0, "diffusion's precise estimate has a standard error");
+        assert!(md.contains(&format!("Best against best at U = {} tokens?", f.unique_tokens)));
+    }
+    assert_eq!(a.fit_choices.len(), 2);
 }

@@ -29,6 +29,8 @@ fn config(objective: &str, data: &Prepared, epochs: f64, batch: usize) -> TrainC
         .with_eval_every(10)
         .with_eval_sequences(8)
         .with_eval_draws(4)
+        .with_precise_eval_sequences(16)
+        .with_precise_eval_draws(4)
 }
 
 fn run(cfg: &TrainConfig, data: &Prepared, out: Option<&Path>) -> dclab::train::RunResult {
@@ -75,12 +77,20 @@ fn a_nan_loss_stops_with_an_error_naming_the_step() {
 fn same_seed_same_curve_and_resume_equals_an_uninterrupted_run() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let d = data(40, 32);
-    for objective in ["ar", "diffusion"] {
-        let cfg = config(objective, &d, 3.0, 4);
+    // With dropout too: its masks are drawn from a generator seeded per step.
+    for (objective, dropout) in [("ar", 0.0), ("diffusion", 0.0), ("ar", 0.1), ("diffusion", 0.1)] {
+        let mut cfg = config(objective, &d, 3.0, 4);
+        cfg.model.dropout = dropout;
+        cfg.precise_eval_sequences = 0; // the whole split
         let full_dir = tempfile::tempdir().unwrap();
         let full = run(&cfg, &d, Some(full_dir.path()));
         let again = run(&cfg, &d, None);
         assert_eq!(full.metrics, again.metrics, "{objective}: same seed, different curve");
+        if dropout > 0.0 {
+            let mut plain = cfg.clone();
+            plain.model.dropout = 0.0;
+            assert_ne!(run(&plain, &d, None).metrics, full.metrics, "{objective}: dropout {dropout} changed nothing");
+        }
 
         let dir = tempfile::tempdir().unwrap();
         let objective_box = parse_objective(objective, 32, cfg.seed, cfg.eval_draws).unwrap();
@@ -102,9 +112,11 @@ fn same_seed_same_curve_and_resume_equals_an_uninterrupted_run() {
         let csv = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
         assert_eq!(csv, std::fs::read_to_string(full_dir.path().join("metrics.csv")).unwrap());
         let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
-        for key in ["objective", "params_total", "params_non_embedding", "unique_tokens", "tokens_seen", "flops", "best_val_loss", "best_val_step", "final_val_loss", "heldout_loss", "tokens_per_second", "device", "seed", "config"] {
-            assert!(summary.get(key).is_some(), "summary.json lacks {key}");
+        for key in ["objective", "params_total", "params_non_embedding", "unique_tokens", "tokens_seen", "flops", "best_val_loss", "best_val_step", "final_val_loss", "heldout_loss", "tokens_per_second", "device", "seed", "config", "best_val_loss_precise", "final_val_loss_precise", "dropout"] {
+            assert!(summary.get(key).is_some_and(|v| !v.is_null()), "summary.json lacks {key}");
         }
+        assert_eq!(resumed.summary.best_val_loss_precise, full.summary.best_val_loss_precise, "{objective}: precise estimate differs after resume");
+        assert_eq!(full.summary.precise_eval_sequences, Some(d.validation.n_samples()), "the precise evaluation covers the whole split");
     }
 }
 

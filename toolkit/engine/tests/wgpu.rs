@@ -48,6 +48,8 @@ fn losses(objective: &str, data: &Prepared, device: &DeviceChoice, seed: u64) ->
         .with_eval_every(6)
         .with_eval_sequences(8)
         .with_eval_draws(4)
+        .with_precise_eval_sequences(8)
+        .with_precise_eval_draws(4)
         .with_seed(seed);
     let obj = parse_objective(objective, 32, cfg.seed, cfg.eval_draws).unwrap();
     let mut steps = vec![];

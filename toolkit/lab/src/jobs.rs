@@ -103,6 +103,10 @@ impl Train {
         eval_sequences: usize => "--eval-sequences";
         /// Diffusion draws of t per validation sequence.
         eval_draws: usize => "--eval-draws";
+        /// Validation sequences of the precise final evaluation (0: the whole split).
+        precise_eval_sequences: usize => "--precise-eval-sequences";
+        /// Diffusion draws per sequence in that evaluation.
+        precise_eval_draws: usize => "--precise-eval-draws";
         /// Stop after this many evaluations without improvement.
         early_stopping: usize => "--early-stopping";
         /// Seed.
@@ -240,7 +244,7 @@ pub struct Study {
 }
 
 impl Study {
-    /// A preset: `quick` or `paper-small`.
+    /// A preset: `quick`, `crossover` or `paper-small`.
     pub fn preset(name: &str) -> Study {
         let mut flags = Flags::default();
         flags.set("--preset", name);

@@ -122,6 +122,10 @@ pub struct Frontier {
     pub dba_c_crit: f64,
     /// The largest compute of any run at U.
     pub max_flops: f64,
+    /// Where a straight line through the last three points of `by_compute` (Delta against
+    /// log10 compute) reaches Delta = 0, when Delta is positive and falling: a trend, not a law.
+    #[serde(default)]
+    pub trend_zero_flops: Option<f64>,
 }
 
 /// How loss moved with epochs at one (family, model, U).

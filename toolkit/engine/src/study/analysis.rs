@@ -132,9 +132,31 @@ pub fn frontier(rows: &[RunRow]) -> Vec<Frontier> {
             }
             k += 1;
         }
-        out.push(Frontier { unique_tokens: u, verdict: verdict(delta, stderr), ar, diffusion, delta, stderr, by_compute, dba_c_crit: dba_c_crit(u as f64), max_flops });
+        let trend_zero_flops = trend_zero(&by_compute);
+        out.push(Frontier { unique_tokens: u, verdict: verdict(delta, stderr), ar, diffusion, delta, stderr, by_compute, dba_c_crit: dba_c_crit(u as f64), max_flops, trend_zero_flops });
     }
     out
+}
+
+/// Where the least-squares line through the last three (log10 C, Delta) points reaches 0, when
+/// the last Delta is positive and the line falls; None otherwise.
+///
+/// ```
+/// use dclab::study::analysis::{trend_zero, DeltaAt};
+/// let pts: Vec<DeltaAt> = [(1e10, 0.3), (1e11, 0.2), (1e12, 0.1)].iter().map(|&(flops, delta)| DeltaAt { flops, delta, stderr: 0.0 }).collect();
+/// assert!((trend_zero(&pts).unwrap() / 1e13 - 1.0).abs() < 1e-9);
+/// ```
+pub fn trend_zero(points: &[DeltaAt]) -> Option<f64> {
+    let last = &points[points.len().saturating_sub(3)..];
+    if last.len() < 3 || last[2].delta <= 0.0 {
+        return None;
+    }
+    let xs: Vec<f64> = last.iter().map(|p| p.flops.log10()).collect();
+    let (mx, my) = (xs.iter().sum::<f64>() / 3.0, last.iter().map(|p| p.delta).sum::<f64>() / 3.0);
+    let sxy: f64 = xs.iter().zip(last).map(|(x, p)| (x - mx) * (p.delta - my)).sum();
+    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let slope = sxy / sxx;
+    (slope < 0.0).then(|| 10f64.powf(mx - my / slope))
 }
 
 /// A family's runs reduced to one per (model, U, epochs, seed): the best regularisation of
@@ -373,5 +395,11 @@ mod tests {
         assert_eq!(frontier(&rows)[0].verdict, Verdict::ArWins);
         // A U with only one family has no comparison.
         assert!(frontier(&rows[..3]).is_empty());
+        // The trend: only when Delta is positive and falling.
+        let at = |v: [f64; 3]| v.iter().enumerate().map(|(i, &delta)| DeltaAt { flops: 10f64.powi(10 + i as i32), delta, stderr: 0.0 }).collect::<Vec<_>>();
+        assert!((trend_zero(&at([0.4, 0.3, 0.2])).unwrap().log10() - 14.0).abs() < 1e-9);
+        assert!(trend_zero(&at([0.2, 0.3, 0.4])).is_none(), "rising");
+        assert!(trend_zero(&at([0.1, 0.0, -0.1])).is_none(), "already crossed");
+        assert!(trend_zero(&at([0.3, 0.2, 0.1])[1..]).is_none(), "two points");
     }
 }

@@ -103,8 +103,12 @@ pub fn frontier_words(f: &Frontier) -> String {
         Verdict::TooCloseToCall => "too close to call (|Delta| within 2 SE)".to_string(),
     };
     let moves: Vec<String> = f.by_compute.iter().map(|d| format!("{:.1e}: {:+.4} ± {:.4}", d.flops, d.delta, d.stderr)).collect();
+    let trend = match f.trend_zero_flops {
+        Some(c) => format!(" A straight line through Delta's last three points (against log compute) reaches 0 at {c:.2e} FLOPs: a trend, not a law."),
+        None => String::new(),
+    };
     format!(
-        "AR {}; diffusion {} (an upper bound). Delta = diffusion - AR = {:+.4} ± {:.4}: {who}. Delta with both families limited to a compute: {}. DBA's extrapolated C_crit at this U is {:.3e} FLOPs; this grid's largest run here used {:.3e}.",
+        "AR {}; diffusion {} (an upper bound). Delta = diffusion - AR = {:+.4} ± {:.4}: {who}. Delta with both families limited to a compute: {}.{trend} DBA's extrapolated C_crit at this U is {:.3e} FLOPs; this grid's largest run here used {:.3e}.",
         side(&f.ar),
         side(&f.diffusion),
         f.delta,
@@ -122,7 +126,10 @@ fn verdict(a: &Analysis) -> String {
             .frontier
             .iter()
             .filter(|f| f.verdict != Verdict::DiffusionWins)
-            .map(|f| format!("at U = {} diffusion misses by {:+.4} ± {:.4} nats/token", f.unique_tokens, f.delta, f.stderr))
+            .map(|f| {
+                let trend = f.trend_zero_flops.map(|c| format!(" (Delta's trend reaches 0 near {c:.1e} FLOPs)")).unwrap_or_default();
+                format!("at U = {} diffusion misses by {:+.4} ± {:.4} nats/token{trend}", f.unique_tokens, f.delta, f.stderr)
+            })
             .collect();
         let mut s = if wins.is_empty() {
             format!("Diffusion does not beat AR at any U of this study, best against best: {}.", rest.join("; "))

@@ -268,3 +268,52 @@ pub fn read_plan(dir: &Path) -> Result<Option<Plan>> {
     let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_slice(&text).map(Some).with_context(|| format!("{} is not a sweep plan", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(family: &str, epochs: f64, weight_decay: Option<f64>) -> SweepPoint {
+        SweepPoint {
+            run_id: format!("{family}_E{epochs}_{weight_decay:?}"),
+            kind: "doubling".into(),
+            family: family.into(),
+            model_spec: "0.1m".into(),
+            requested_unique_tokens: 4096,
+            requested_epochs: epochs,
+            unique_fraction: None,
+            point_seed: 0,
+            dropout: None,
+            weight_decay,
+        }
+    }
+
+    /// A finished row of `p` whose precise best loss is `loss` (the rest of the summary is filler).
+    fn row(p: &SweepPoint, loss: f64) -> RunRow {
+        let mut v = serde_json::json!({
+            "curve": "c.csv", "settings": "{}",
+            "objective": p.family, "model": p.model_spec, "params_total": 1, "params_non_embedding": 1, "seq_len": 16,
+            "batch_size": 4, "corpus": "x", "tokenizer": "char", "vocab_size": 10, "unique_tokens": 4096,
+            "epochs": p.requested_epochs, "steps": 1, "tokens_seen": 1, "flops": 1.0, "flops_with_attention": 1.0,
+            "best_val_loss": loss + 1.0, "best_val_step": 1, "final_val_loss": loss, "final_val_loss_stderr": 0.0,
+            "best_val_loss_precise": loss, "best_val_bits_per_byte": 1.0, "heldout_loss": 1.0,
+            "heldout_bits_per_byte": 1.0, "tokens_per_second": 1.0, "wall_seconds": 1.0, "stopped_early": false,
+            "dropout": 0.1, "weight_decay": 0.1, "device": "cpu", "seed": 0, "config": {}
+        });
+        let pv = serde_json::to_value(p).unwrap();
+        v.as_object_mut().unwrap().extend(pv.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_doubling_group_stops_on_its_own_precise_losses() {
+        let d = crate::sweep::Doubling { start: 1.0, cap: 1024.0, patience: 2, min_points: 4 };
+        // Group wd 0.1 bottoms out at E = 2 (the precise loss, not the curve's best, decides).
+        let rows: Vec<RunRow> = [(1.0, 3.0), (2.0, 2.5), (4.0, 2.6), (8.0, 2.9)].iter().map(|&(e, l)| row(&point("ar", e, Some(0.1)), l)).collect();
+        assert!(group_done(&d, &point("ar", 16.0, Some(0.1)), &rows), "two doublings without a new best after four runs");
+        assert!(!group_done(&d, &point("ar", 8.0, Some(0.1)), &rows[..3]), "three runs: below min_points");
+        // Another group (its own weight decay, or another family) does not inherit the stop.
+        assert!(!group_done(&d, &point("ar", 16.0, Some(1.0)), &rows));
+        assert!(!group_done(&d, &point("diffusion", 16.0, Some(0.1)), &rows));
+    }
+}

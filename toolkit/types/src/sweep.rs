@@ -22,12 +22,14 @@ pub struct SweepPoint {
     pub unique_fraction: Option<f64>,
     /// Seed.
     pub point_seed: u64,
+    // The two below are prefixed like the seed: a results row flattens the point beside the
+    // summary, whose `dropout` and `weight_decay` are the values the run used.
     /// Dropout of this point when the spec lists several (None: the spec's `train.dropout`).
     #[serde(default)]
-    pub dropout: Option<f64>,
+    pub point_dropout: Option<f64>,
     /// AdamW weight decay of this point when the spec lists several (None: `train.weight_decay`).
     #[serde(default)]
-    pub weight_decay: Option<f64>,
+    pub point_weight_decay: Option<f64>,
 }
 
 impl SweepPoint {
@@ -38,8 +40,8 @@ impl SweepPoint {
             && self.requested_unique_tokens == other.requested_unique_tokens
             && self.requested_epochs == other.requested_epochs
             && self.point_seed == other.point_seed
-            && self.dropout == other.dropout
-            && self.weight_decay == other.weight_decay
+            && self.point_dropout == other.point_dropout
+            && self.point_weight_decay == other.point_weight_decay
     }
 }
 

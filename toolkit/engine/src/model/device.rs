@@ -1,7 +1,7 @@
 //! Choosing where to train: `cpu` (flex, the default), `wgpu`, `cuda`, or `auto`, which takes a
 //! CUDA GPU, else a real wgpu GPU, else the CPU, saying which in one line.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use burn::prelude::Device;
 use std::path::{Path, PathBuf};
 
@@ -79,7 +79,7 @@ fn cuda() -> Result<DeviceChoice> {
     let gpu = cuda_driver()?;
     libdevice().map_err(anyhow::Error::msg)?;
     let device = Device::cuda(0);
-    smoke_test(&device).with_context(|| format!("CUDA on {gpu} failed its first kernel"))?;
+    anyhow::Context::with_context(smoke_test(&device), || format!("CUDA on {gpu} failed its first kernel"))?;
     Ok(DeviceChoice { device, name: format!("cuda:0 ({gpu})"), backend: "cuda" })
 }
 

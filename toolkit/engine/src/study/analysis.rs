@@ -342,20 +342,28 @@ mod tests {
     /// A synthetic finished run: `family` at U = 10,000 with the given precise best loss and SE.
     fn row(family: &str, model: &str, epochs: f64, flops: f64, loss: f64, se: f64) -> RunRow {
         let id = format!("{family}_{model}_E{epochs}");
-        serde_json::from_value(serde_json::json!({
+        let mut v = serde_json::json!({
             "run_id": id, "kind": "doubling", "family": family, "model_spec": model,
             "requested_unique_tokens": 10000, "requested_epochs": epochs, "unique_fraction": null, "point_seed": 0,
             "curve": "c.csv", "settings": "{}",
             "objective": family, "model": model, "params_total": 1000, "params_non_embedding": 900, "seq_len": 16,
             "batch_size": 4, "corpus": "x", "tokenizer": "char", "vocab_size": 10, "unique_tokens": 10000,
+        });
+        let rest = serde_json::json!({
             "epochs": epochs, "steps": 10, "tokens_seen": (10000.0 * epochs) as u64, "flops": flops,
             "flops_with_attention": flops, "best_val_loss": loss - 0.05, "best_val_step": 10, "final_val_loss": loss,
             "final_val_loss_stderr": 0.1, "best_val_loss_precise": loss, "best_val_loss_precise_stderr": se,
             "final_val_loss_precise": loss, "final_val_loss_precise_stderr": se,
+        });
+        let tail = serde_json::json!({
             "best_val_bits_per_byte": 1.0, "heldout_loss": 1.0, "heldout_bits_per_byte": 1.0,
             "tokens_per_second": 1.0, "wall_seconds": 1.0, "stopped_early": false, "dropout": 0.1,
             "weight_decay": 0.1, "device": "cpu", "seed": 0, "config": {}
-        }))
+        });
+        for extra in [rest, tail] {
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        }
+        serde_json::from_value(v)
         .unwrap()
     }
 

@@ -41,8 +41,8 @@ pub fn points(spec: &SweepSpec, vocab_size: usize) -> Result<Vec<SweepPoint>> {
                                 requested_epochs: e,
                                 unique_fraction: None,
                                 point_seed: *seed,
-                                dropout,
-                                weight_decay,
+                                point_dropout: dropout,
+                                point_weight_decay: weight_decay,
                             });
                         }
                     }
@@ -72,8 +72,8 @@ pub fn points(spec: &SweepSpec, vocab_size: usize) -> Result<Vec<SweepPoint>> {
                         requested_epochs: d / u as f64,
                         unique_fraction: Some(f),
                         point_seed: *seed,
-                        dropout: None,
-                        weight_decay: None,
+                        point_dropout: None,
+                        point_weight_decay: None,
                     });
                 }
             }
@@ -100,7 +100,7 @@ fn reg_suffix(dropout: Option<f64>, weight_decay: Option<f64>) -> String {
 /// The doubling group of a point: everything but its epochs (family, model, U, dropout,
 /// weight decay, seed).
 pub fn group_key(p: &SweepPoint) -> String {
-    format!("{}|{}|{}|{:?}|{:?}|{}", p.family, p.model_spec, p.requested_unique_tokens, p.dropout, p.weight_decay, p.point_seed)
+    format!("{}|{}|{}|{:?}|{:?}|{}", p.family, p.model_spec, p.requested_unique_tokens, p.point_dropout, p.point_weight_decay, p.point_seed)
 }
 
 /// A file-name-safe id.

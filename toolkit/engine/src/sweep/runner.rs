@@ -195,7 +195,7 @@ fn group_done(d: &super::spec::Doubling, point: &SweepPoint, rows: &[RunRow]) ->
 pub fn train_config(spec: &SweepSpec, point: &SweepPoint, vocab_size: usize) -> Result<TrainConfig> {
     let (d, h, l) = preset(&point.model_spec)?;
     let t = &spec.train;
-    let model = ModelConfig::new(vocab_size, d, h, l, spec.seq_len).with_dropout(point.dropout.unwrap_or(t.dropout)).with_precision(Some(t.precision));
+    let model = ModelConfig::new(vocab_size, d, h, l, spec.seq_len).with_dropout(point.point_dropout.unwrap_or(t.dropout)).with_precision(Some(t.precision));
     Ok(TrainConfig::new(model, point.family.clone())
         .with_model_name(point.model_spec.clone())
         .with_batch_size(t.batch_size)
@@ -203,7 +203,7 @@ pub fn train_config(spec: &SweepSpec, point: &SweepPoint, vocab_size: usize) -> 
         .with_lr(t.lr)
         .with_warmup_fraction(t.warmup_fraction)
         .with_final_lr_fraction(t.final_lr_fraction)
-        .with_weight_decay(point.weight_decay.unwrap_or(t.weight_decay))
+        .with_weight_decay(point.point_weight_decay.unwrap_or(t.weight_decay))
         .with_grad_clip(t.grad_clip)
         .with_eval_every(t.eval_every)
         .with_eval_sequences(t.eval_sequences)
@@ -270,10 +270,10 @@ pub fn read_plan(dir: &Path) -> Result<Option<Plan>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests_support {
+    pub use super::*;
 
-    fn point(family: &str, epochs: f64, weight_decay: Option<f64>) -> SweepPoint {
+    pub fn point(family: &str, epochs: f64, weight_decay: Option<f64>) -> SweepPoint {
         SweepPoint {
             run_id: format!("{family}_E{epochs}_{weight_decay:?}"),
             kind: "doubling".into(),
@@ -283,27 +283,35 @@ mod tests {
             requested_epochs: epochs,
             unique_fraction: None,
             point_seed: 0,
-            dropout: None,
-            weight_decay,
+            point_dropout: None,
+            point_weight_decay: weight_decay,
         }
     }
 
     /// A finished row of `p` whose precise best loss is `loss` (the rest of the summary is filler).
-    fn row(p: &SweepPoint, loss: f64) -> RunRow {
+    pub fn row(p: &SweepPoint, loss: f64) -> RunRow {
         let mut v = serde_json::json!({
             "curve": "c.csv", "settings": "{}",
             "objective": p.family, "model": p.model_spec, "params_total": 1, "params_non_embedding": 1, "seq_len": 16,
             "batch_size": 4, "corpus": "x", "tokenizer": "char", "vocab_size": 10, "unique_tokens": 4096,
+        });
+        let rest = serde_json::json!({
             "epochs": p.requested_epochs, "steps": 1, "tokens_seen": 1, "flops": 1.0, "flops_with_attention": 1.0,
             "best_val_loss": loss + 1.0, "best_val_step": 1, "final_val_loss": loss, "final_val_loss_stderr": 0.0,
             "best_val_loss_precise": loss, "best_val_bits_per_byte": 1.0, "heldout_loss": 1.0,
             "heldout_bits_per_byte": 1.0, "tokens_per_second": 1.0, "wall_seconds": 1.0, "stopped_early": false,
             "dropout": 0.1, "weight_decay": 0.1, "device": "cpu", "seed": 0, "config": {}
         });
-        let pv = serde_json::to_value(p).unwrap();
-        v.as_object_mut().unwrap().extend(pv.as_object().unwrap().clone());
+        for extra in [rest, serde_json::to_value(p).unwrap()] {
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        }
         serde_json::from_value(v).unwrap()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
 
     #[test]
     fn a_doubling_group_stops_on_its_own_precise_losses() {
@@ -315,5 +323,26 @@ mod tests {
         // Another group (its own weight decay, or another family) does not inherit the stop.
         assert!(!group_done(&d, &point("ar", 16.0, Some(1.0)), &rows));
         assert!(!group_done(&d, &point("diffusion", 16.0, Some(0.1)), &rows));
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::tests_support::*;
+
+    /// A point's regularisation and the summary's are separate columns: a row with both reads
+    /// back with both.
+    #[test]
+    fn a_regularised_point_round_trips_through_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = point("ar", 2.0, Some(1.0));
+        p.point_dropout = Some(0.0);
+        let mut r = row(&p, 2.5);
+        r.summary.dropout = 0.25;
+        super::table::write(dir.path(), &[r]).unwrap();
+        let back = super::table::read(dir.path()).unwrap();
+        assert_eq!(back[0].point, p);
+        assert_eq!((back[0].summary.dropout, back[0].summary.weight_decay), (0.25, 0.1));
+        assert_eq!(back[0].summary.best_val_loss_precise, Some(2.5));
     }
 }

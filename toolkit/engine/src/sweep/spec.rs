@@ -466,7 +466,7 @@ mod tests {
         assert_eq!(spec.train.dropout, 0.1, "DBA's default");
         let pts = crate::sweep::points(&spec, 74).unwrap();
         assert_eq!(pts.len(), 2 * 2 * 3 * 3, "families x dropouts x decays x epochs (1, 2, 4)");
-        let p = pts.iter().find(|p| p.family == "ar" && p.dropout == Some(0.0) && p.weight_decay == Some(3.0) && p.requested_epochs == 2.0).unwrap();
+        let p = pts.iter().find(|p| p.family == "ar" && p.point_dropout == Some(0.0) && p.point_weight_decay == Some(3.0) && p.requested_epochs == 2.0).unwrap();
         assert_eq!(p.run_id, "ar_0.1m_U5000_E2_do0_wd3_s0");
         assert_eq!(p.kind, "doubling");
         let cfg = crate::sweep::runner::train_config(&spec, p, 74).unwrap();

@@ -49,7 +49,7 @@ fn sorted_by<K: PartialOrd + Copy>(mut v: Vec<(K, f64)>) -> (Vec<K>, Vec<f64>) {
 pub fn loss_vs_epochs(rows: &[RunRow]) -> Plot {
     let mut groups: BTreeMap<(String, String, usize, String), Vec<(f64, f64)>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.point.kind == "grid" || r.point.kind == "doubling") {
-        let reg = match (r.point.dropout, r.point.weight_decay) {
+        let reg = match (r.point.point_dropout, r.point.point_weight_decay) {
             (None, None) => String::new(),
             _ => format!(" do={} wd={}", r.summary.dropout, r.summary.weight_decay),
         };

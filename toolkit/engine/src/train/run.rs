@@ -88,8 +88,13 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
         let samples: Vec<&[u32]> = owned.iter().map(|s| &**s).collect();
         let mut rng = SplitMix64::new(mix(train_seed, step as u64));
         // Dropout draws from the backend's generator: seeded per step, a resumed run draws the
-        // same masks as an uninterrupted one.
-        plain.seed(mix(cfg.seed ^ 0xd70f, step as u64));
+        // same masks as an uninterrupted one. Only with dropout: on flex the parameters
+        // materialise lazily at the first forward, so this seed also draws them (another draw
+        // than the same seed without dropout, and than wgpu's, which draws them on the host
+        // at init); without dropout nothing here touches the generator.
+        if cfg.model.dropout > 0.0 {
+            plain.seed(mix(cfg.seed ^ 0xd70f, step as u64));
+        }
         let loss = objective.loss(&model, &samples, &mut rng, &ad);
         let value = loss.clone().into_scalar::<f32>() as f64;
         if !value.is_finite() {

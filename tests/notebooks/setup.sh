@@ -3,7 +3,13 @@
 # in. Source it: `source tests/notebooks/setup.sh`. Installs: a Python venv with JupyterLab,
 # nbclient and plotly (binder/requirements.txt) in ~/.cache/dclab/jupyter; rust-src; the evcxr
 # Jupyter kernel (cargo install, about 11 minutes the first time on 2 cores).
-_dclab_saved_opts="$(set +o)" # restored at the end: a sourcing script keeps its own options
+# The caller's -e, -u and pipefail are restored at the end: a sourcing script keeps its own
+# options. (Not with "$(set +o)": a command substitution does not inherit -e, so that records
+# errexit as off and turned it off in tests/run, which then ran on past a failing notebook.)
+_dclab_opts=""
+case $- in *e*) _dclab_opts="${_dclab_opts}e";; esac
+case $- in *u*) _dclab_opts="${_dclab_opts}u";; esac
+[ -o pipefail ] && _dclab_opts="${_dclab_opts}p"
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 venv="${DCLAB_JUPYTER_VENV:-$HOME/.cache/dclab/jupyter}"
@@ -18,4 +24,7 @@ jupyter kernelspec list 2>/dev/null | grep -q '^ *rust ' || evcxr_jupyter --inst
 export EVCXR_TMPDIR="${EVCXR_TMPDIR:-$HOME/.cache/dclab/evcxr-build}"
 mkdir -p "$EVCXR_TMPDIR"
 export LD_LIBRARY_PATH="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-eval "$_dclab_saved_opts"; unset _dclab_saved_opts
+case $_dclab_opts in *e*) ;; *) set +e;; esac
+case $_dclab_opts in *u*) ;; *) set +u;; esac
+case $_dclab_opts in *p*) ;; *) set +o pipefail;; esac
+unset _dclab_opts

@@ -37,11 +37,16 @@ impl Flags {
     }
 }
 
+/// The engine defaults these bindings were written against, part of every default folder's
+/// hash: when a default changes (here dropout 0.1 and the precise final evaluation, issue 16),
+/// a notebook's cell gets a new folder instead of meeting runs made with the old defaults.
+const DEFAULTS: &str = "defaults-2026-12-01";
+
 /// A stable folder name for a job's outputs: rerunning the same cell finds (and resumes) it.
 fn default_out(kind: &str, args: &[String]) -> String {
     // FNV-1a: stable across runs and machines, no dependency.
     let mut h: u64 = 0xcbf29ce484222325;
-    for b in args.join("\u{1f}").bytes() {
+    for b in [args, &[DEFAULTS.to_string()]].concat().join("\u{1f}").bytes() {
         h = (h ^ b as u64).wrapping_mul(0x100000001b3);
     }
     format!("runs/{kind}-{:08x}", h as u32)

@@ -73,7 +73,7 @@ pub fn verdict(delta: f64, stderr: f64) -> Verdict {
     }
 }
 
-/// A row's loss for comparisons with its standard error (NaN SE counts as 0 where combined).
+/// A standard error for combining: an unknown one (NaN, a run without the precise estimate) counts as 0.
 fn se0(se: f64) -> f64 {
     if se.is_finite() { se } else { 0.0 }
 }

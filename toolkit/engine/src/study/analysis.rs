@@ -19,9 +19,9 @@ pub const FIT_TARGETS: [&str; 3] = ["final", "best", "before-turn-up"];
 /// Fits and findings from a sweep's rows.
 pub fn analyze(rows: &[RunRow]) -> Analysis {
     let fams = families(rows);
-    let fit_choices: Vec<FitChoice> = fams.iter().map(|f| choose_fit(rows, f)).collect();
-    let laws: Vec<FamilyLaw> = fit_choices.iter().map(|c| c.candidates.iter().find(|l| l.target == c.target).expect("the chosen candidate").clone()).collect();
     let trends = epoch_trends(rows);
+    let fit_choices: Vec<FitChoice> = fams.iter().map(|f| choose_fit(rows, f, &trends)).collect();
+    let laws: Vec<FamilyLaw> = fit_choices.iter().map(|c| c.candidates.iter().find(|l| l.target == c.target).expect("the chosen candidate").clone()).collect();
     let largest_common_flops = fams
         .iter()
         .map(|f| rows.iter().filter(|r| &r.point.family == f).map(|r| r.summary.flops).fold(f64::NEG_INFINITY, f64::max))
@@ -121,7 +121,7 @@ pub fn frontier(rows: &[RunRow]) -> Vec<Frontier> {
         let mut k = (start.log10() * 2.0).ceil() as i32;
         loop {
             let c = 10f64.powf(k as f64 / 2.0);
-            let c = if c > max_flops { max_flops } else { c };
+            let c = c.min(max_flops);
             if let (Some(a), Some(d)) = (best_of(&rs, "ar", c), best_of(&rs, "diffusion", c)) {
                 let (la, sa) = a.summary.best_loss();
                 let (ld, sd) = d.summary.best_loss();
@@ -263,8 +263,9 @@ fn fit_family(rows: &[RunRow], family: &str, target: &str) -> FamilyLaw {
 /// Fits the law to each target and keeps the one the evidence favours: identified fits before
 /// unidentified ones, then the lowest RMS log residual (the law's error on the losses it
 /// claims to describe); the reason names every candidate's numbers and how often the family's
-/// final losses turn up, which the law (monotone in epochs) cannot express.
-pub fn choose_fit(rows: &[RunRow], family: &str) -> FitChoice {
+/// final losses turn up (from `trends`, [`epoch_trends`] of the same rows), which the law
+/// (monotone in epochs) cannot express.
+pub fn choose_fit(rows: &[RunRow], family: &str, trends: &[EpochTrend]) -> FitChoice {
     let candidates: Vec<FamilyLaw> = FIT_TARGETS.iter().map(|t| fit_family(rows, family, t)).collect();
     let rank = |l: &FamilyLaw| (l.params.is_none(), !l.identified(), if l.rmse_log.is_finite() { l.rmse_log } else { f64::INFINITY });
     let chosen = candidates
@@ -274,7 +275,7 @@ pub fn choose_fit(rows: &[RunRow], family: &str) -> FitChoice {
             x.0.cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.total_cmp(&y.2))
         })
         .expect("three candidates");
-    let turned = epoch_trends(rows).iter().filter(|t| t.family == family).fold((0, 0), |(k, n), t| (k + t.turned_up as usize, n + 1));
+    let turned = trends.iter().filter(|t| t.family == family).fold((0, 0), |(k, n), t| (k + t.turned_up as usize, n + 1));
     let words: Vec<String> = candidates
         .iter()
         .map(|l| match (&l.params, &l.error) {

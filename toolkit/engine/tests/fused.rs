@@ -2,13 +2,13 @@
 //! of burn's ops: outputs and every input gradient, causal and not, shared and per-token
 //! positions, sizes that fill no vector register.
 
-use burn::prelude::*;
-use burn::tensor::Distribution;
 use burn::module::Param;
 use burn::nn::RmsNormConfig;
+use burn::prelude::*;
+use burn::tensor::Distribution;
 use burn::tensor::activation::silu;
-use dclab::model::fused::{matmul, rms_norm, rope_attention, rope_attention_composed, swiglu};
 use dclab::model::Precision;
+use dclab::model::fused::{matmul, rms_norm, rope_attention, rope_attention_composed, swiglu};
 
 fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>()
@@ -27,7 +27,8 @@ fn tables(rows: usize, s: usize, half: usize, device: &Device) -> (Tensor<3>, Te
 /// burn's composition on q, k, v sliced out of qkv.
 fn composed(qkv: Tensor<5>, cos: Tensor<3>, sin: Tensor<3>, causal: bool) -> Tensor<4> {
     let [b, s, _, h, dh] = qkv.dims();
-    let [q, k, v] = [0, 1, 2].map(|i| qkv.clone().slice([0..b, 0..s, i..i + 1, 0..h, 0..dh]).reshape([b, s, h, dh]));
+    let [q, k, v] = [0, 1, 2]
+        .map(|i| qkv.clone().slice([0..b, 0..s, i..i + 1, 0..h, 0..dh]).reshape([b, s, h, dh]));
     rope_attention_composed(q, k, v, cos, sin, causal, Precision::F32)
 }
 
@@ -43,7 +44,10 @@ fn attention_with_grads(
     let qkv = qkv.clone().require_grad();
     let out = f(qkv.clone(), rope.0.clone(), rope.1.clone(), causal);
     let grads = (out.clone() * w.clone()).sum().backward();
-    [out.inner().reshape([b * s, h * dh]), qkv.grad(&grads).expect("gradient").reshape([b * s, 3 * h * dh])]
+    [
+        out.inner().reshape([b * s, h * dh]),
+        qkv.grad(&grads).expect("gradient").reshape([b * s, 3 * h * dh]),
+    ]
 }
 
 #[test]
@@ -57,9 +61,13 @@ fn fused_attention_equals_the_composed_one() {
             for causal in [true, false] {
                 let fused = attention_with_grads(rope_attention, &qkv, &w, &rope, causal);
                 let composed = attention_with_grads(composed, &qkv, &w, &rope, causal);
-                for (what, (f, c)) in ["output", "dqkv"].iter().zip(fused.into_iter().zip(composed)) {
+                for (what, (f, c)) in ["output", "dqkv"].iter().zip(fused.into_iter().zip(composed))
+                {
                     let diff = max_abs_diff(f, c);
-                    assert!(diff < 2e-5, "{what} differs by {diff} (b {b}, s {s}, h {h}, dh {dh}, rope rows {rope_rows}, causal {causal})");
+                    assert!(
+                        diff < 2e-5,
+                        "{what} differs by {diff} (b {b}, s {s}, h {h}, dh {dh}, rope rows {rope_rows}, causal {causal})"
+                    );
                 }
             }
         }
@@ -76,7 +84,8 @@ fn causal_fused_attention_ignores_the_future() {
     let rope = tables(1, s, dh / 2, &device);
     let out = rope_attention(qkv.clone(), rope.0.clone(), rope.1.clone(), true);
     // New keys and values (parts 1 and 2) at the last position.
-    let moved = qkv.slice_assign([0..b, s - 1..s, 1..3, 0..h, 0..dh], random([b, 1, 2, h, dh], &device));
+    let moved =
+        qkv.slice_assign([0..b, s - 1..s, 1..3, 0..h, 0..dh], random([b, 1, 2, h, dh], &device));
     let moved = rope_attention(moved, rope.0, rope.1, true);
     let early = |t: Tensor<4>| t.slice([0..b, 0..s - 1, 0..h, 0..dh]);
     assert_eq!(max_abs_diff(early(out.clone()), early(moved.clone())), 0.0);
@@ -102,10 +111,15 @@ fn fused_swiglu_equals_the_composed_one() {
             [out.inner().reshape([b * s, f]), gu.grad(&grads).unwrap().reshape([b * s, 2 * f])]
         };
         let shape = [b, s, f];
-        for (what, (f, c)) in ["output", "dgate_up"].iter().zip(run(swiglu).into_iter().zip(run(swiglu_composed))) {
+        for (what, (f, c)) in
+            ["output", "dgate_up"].iter().zip(run(swiglu).into_iter().zip(run(swiglu_composed)))
+        {
             let scale = c.clone().abs().max().into_scalar::<f32>();
             let diff = max_abs_diff(f, c);
-            assert!(diff <= 1e-6 * scale.max(1.0), "{what} differs by {diff} (scale {scale}, shape {shape:?})");
+            assert!(
+                diff <= 1e-6 * scale.max(1.0),
+                "{what} differs by {diff} (scale {scale}, shape {shape:?})"
+            );
         }
     }
 }
@@ -122,7 +136,11 @@ fn fused_rms_norm_equals_burns() {
             let x = x.clone().require_grad();
             let out = if fused { rms_norm(&norm, x.clone()) } else { norm.forward(x.clone()) };
             let grads = (out.clone() * w.clone()).sum().backward();
-            [out.inner().reshape([2 * rows, d]), x.grad(&grads).unwrap().reshape([2 * rows, d]), norm.gamma.val().grad(&grads).unwrap().reshape([1, d])]
+            [
+                out.inner().reshape([2 * rows, d]),
+                x.grad(&grads).unwrap().reshape([2 * rows, d]),
+                norm.gamma.val().grad(&grads).unwrap().reshape([1, d]),
+            ]
         };
         let (f, c) = (run(true), run(false));
         let [fo, fx, fg] = f;
@@ -130,7 +148,10 @@ fn fused_rms_norm_equals_burns() {
         for (what, f, c) in [("output", fo, co), ("dx", fx, cx), ("dgamma", fg, cg)] {
             let scale = c.clone().abs().max().into_scalar::<f32>();
             let diff = max_abs_diff(f, c);
-            assert!(diff <= 2e-6 * scale.max(1.0), "{what} differs by {diff} (scale {scale}, rows {rows}, d {d})");
+            assert!(
+                diff <= 2e-6 * scale.max(1.0),
+                "{what} differs by {diff} (scale {scale}, rows {rows}, d {d})"
+            );
         }
     }
 }
@@ -150,10 +171,15 @@ fn fused_matmul_equals_burns_on_views() {
             let grads = (out.clone() * w.clone()).sum().backward();
             [out.inner(), a.grad(&grads).unwrap(), b.grad(&grads).unwrap()]
         };
-        for (what, (f, c)) in ["output", "da", "db"].iter().zip(run(true).into_iter().zip(run(false))) {
+        for (what, (f, c)) in
+            ["output", "da", "db"].iter().zip(run(true).into_iter().zip(run(false)))
+        {
             let scale = c.clone().abs().max().into_scalar::<f32>();
             let diff = max_abs_diff(f, c);
-            assert!(diff <= 1e-5 * scale.max(1.0), "{what} differs by {diff} (scale {scale}, {m}x{k}x{n})");
+            assert!(
+                diff <= 1e-5 * scale.max(1.0),
+                "{what} differs by {diff} (scale {scale}, {m}x{k}x{n})"
+            );
         }
     }
 }
@@ -161,10 +187,15 @@ fn fused_matmul_equals_burns_on_views() {
 #[test]
 fn fused_adamw_equals_burns_on_scaled_and_strided_gradients() {
     use burn::optim::{AdamWConfig, Optimizer};
-    use dclab::model::fused::{adamw_step, sum_squares, AdamWStep};
+    use dclab::model::fused::{AdamWStep, adamw_step, sum_squares};
     let device = Device::flex();
     device.seed(11);
-    let burns = AdamWConfig::new().with_beta_1(0.9).with_beta_2(0.95).with_epsilon(1e-8).with_weight_decay(0.1).build();
+    let burns = AdamWConfig::new()
+        .with_beta_1(0.9)
+        .with_beta_2(0.95)
+        .with_epsilon(1e-8)
+        .with_weight_decay(0.1)
+        .build();
     // Clip factors of 1 and below; contiguous gradients and column slices of a wider one (as
     // q, k and v's weights get).
     for (grad_scale, strided) in [(1.0f32, false), (1.0, true), (0.3, false), (0.3, true)] {
@@ -174,19 +205,39 @@ fn fused_adamw_equals_burns_on_scaled_and_strided_gradients() {
         let (mut moments, mut state) = (None, None);
         for time in 1..=3 {
             let wide = random([rows, 3 * cols], &device);
-            let grad = if strided { wide.slice([0..rows, cols..2 * cols]) } else { wide.slice([0..rows, 0..cols]) * 1.0 };
+            let grad = if strided {
+                wide.slice([0..rows, cols..2 * cols])
+            } else {
+                wide.slice([0..rows, 0..cols]) * 1.0
+            };
             let want = grad.clone().square().sum().into_scalar::<f32>() as f64;
             let got = sum_squares(grad.clone());
-            assert!((got - want).abs() <= 1e-5 * want, "sum of squares {got} vs {want} (strided {strided})");
+            assert!(
+                (got - want).abs() <= 1e-5 * want,
+                "sum of squares {got} vs {want} (strided {strided})"
+            );
             let lr = 1e-3 * time as f64;
-            let step = AdamWStep { lr, beta_1: 0.9, beta_2: 0.95, epsilon: 1e-8, weight_decay: 0.1, grad_scale, time };
-            let [p, m, v] = adamw_step(fused_p, grad.clone(), moments, step).expect("flex runs the fused step");
+            let step = AdamWStep {
+                lr,
+                beta_1: 0.9,
+                beta_2: 0.95,
+                epsilon: 1e-8,
+                weight_decay: 0.1,
+                grad_scale,
+                time,
+            };
+            let [p, m, v] =
+                adamw_step(fused_p, grad.clone(), moments, step).expect("flex runs the fused step");
             let (p2, s2) = burns.step(lr, burn_p, grad.mul_scalar(grad_scale), state);
             let s = s2.clone().expect("state").momentum;
-            for (what, f, b) in [("param", &p, &p2), ("m", &m, &s.moment_1), ("v", &v, &s.moment_2)] {
+            for (what, f, b) in [("param", &p, &p2), ("m", &m, &s.moment_1), ("v", &v, &s.moment_2)]
+            {
                 let tol = 1e-6 * b.clone().abs().max().into_scalar::<f32>().max(1e-6);
                 let diff = max_abs_diff(f.clone(), b.clone());
-                assert!(diff <= tol, "{what} after step {time} (grad x{grad_scale}, strided {strided}): {diff} > {tol}");
+                assert!(
+                    diff <= tol,
+                    "{what} after step {time} (grad x{grad_scale}, strided {strided}): {diff} > {tol}"
+                );
             }
             (fused_p, burn_p, moments, state) = (p, p2, Some([m, v]), s2);
         }

@@ -60,7 +60,9 @@ fn unigram_model_diffusion_loss_equals_unigram_nll() {
     let logq: Vec<f64> = weights.iter().map(|w| (w / z).ln()).collect();
     let model = Fixed { logits: logq.iter().map(|&l| l as f32).collect() };
     let samples = random_samples(128, 65, v, 4);
-    let exact: f64 = samples.iter().flat_map(|s| s[..64].iter()).map(|&t| -logq[t as usize]).sum::<f64>() / (128.0 * 64.0);
+    let exact: f64 =
+        samples.iter().flat_map(|s| s[..64].iter()).map(|&t| -logq[t as usize]).sum::<f64>()
+            / (128.0 * 64.0);
     let diff = MaskedDiffusion::default();
     // The K = 32 stratified estimate is within 1%.
     let evals = diff.eval(&model, &refs(&samples), 11, &dev);
@@ -69,8 +71,13 @@ fn unigram_model_diffusion_loss_equals_unigram_nll() {
     // Its expectation is the unigram NLL: the training loss averaged over many draws.
     let mut r = SplitMix64::new(5);
     let draws = 400;
-    let avg = (0..draws).map(|_| scalar(diff.loss(&model, &refs(&samples[..16]), &mut r, &dev))).sum::<f64>() / draws as f64;
-    let exact16: f64 = samples[..16].iter().flat_map(|s| s[..64].iter()).map(|&t| -logq[t as usize]).sum::<f64>() / (16.0 * 64.0);
+    let avg = (0..draws)
+        .map(|_| scalar(diff.loss(&model, &refs(&samples[..16]), &mut r, &dev)))
+        .sum::<f64>()
+        / draws as f64;
+    let exact16: f64 =
+        samples[..16].iter().flat_map(|s| s[..64].iter()).map(|&t| -logq[t as usize]).sum::<f64>()
+            / (16.0 * 64.0);
     assert!((avg - exact16).abs() / exact16 < 0.02, "mean training loss {avg} vs {exact16}");
 }
 
@@ -86,7 +93,10 @@ fn masked_fraction_matches_p_within_three_sigma_and_p_is_at_least_eps() {
     let count = masked.inputs.iter().flatten().filter(|&&t| t == 10).count() as f64;
     let expected: f64 = ts.iter().map(|&t| diff.p(t) * 64.0).sum();
     let sigma: f64 = ts.iter().map(|&t| diff.p(t) * (1.0 - diff.p(t)) * 64.0).sum::<f64>().sqrt();
-    assert!((count - expected).abs() < 3.0 * sigma, "masked {count}, expected {expected} ± {sigma}");
+    assert!(
+        (count - expected).abs() < 3.0 * sigma,
+        "masked {count}, expected {expected} ± {sigma}"
+    );
     // Weights are 1/p exactly where a token was masked.
     for (row, (input, &t)) in masked.inputs.iter().zip(&ts).enumerate().take(50) {
         for (i, &tok) in input.iter().enumerate() {
@@ -130,7 +140,10 @@ fn diffusion_loss_is_normalised_by_b_times_l_not_by_the_masked_count() {
     }
     let by_bl = sum / (8.0 * 16.0);
     assert!((loss - by_bl).abs() < 1e-4 * by_bl, "loss {loss} vs sum/(B*L) {by_bl}");
-    assert!(n_masked != 8 * 16 && (loss - sum / n_masked as f64).abs() > 1e-3, "must not divide by the masked count");
+    assert!(
+        n_masked != 8 * 16 && (loss - sum / n_masked as f64).abs() > 1e-3,
+        "must not divide by the masked count"
+    );
 }
 
 fn tiny_model(causal: bool, vocab: usize) -> (Lm, Device) {
@@ -160,7 +173,10 @@ fn orderings_worked_example_and_n1_equals_plain_ar_bit_for_bit() {
     assert!(many.orders[1..].iter().all(|o| o != &many.orders[0]));
     let noisy = ArOrderings::new(3, 16, OrderingKind::NoisyArgsort(1.0), 3);
     let displaced: usize = noisy.orders[1].iter().enumerate().map(|(i, &p)| i.abs_diff(p)).sum();
-    assert!(displaced > 0 && displaced < 16 * 4, "noisy argsort should shuffle locally: {displaced}");
+    assert!(
+        displaced > 0 && displaced < 16 * 4,
+        "noisy argsort should shuffle locally: {displaced}"
+    );
 }
 
 #[test]
@@ -178,17 +194,30 @@ fn parameter_formula_equals_the_module_count() {
 #[test]
 fn bidirectional_and_causal_models_differ_only_in_the_mask() {
     let (causal, dev) = tiny_model(true, 30);
-    let tokens = Tensor::<2, Int>::from_data(TensorData::new((0..16i64).collect::<Vec<_>>(), [1, 16]), &dev);
+    let tokens =
+        Tensor::<2, Int>::from_data(TensorData::new((0..16i64).collect::<Vec<_>>(), [1, 16]), &dev);
     // Changing the last token cannot change a causal model's first 15 outputs.
     let mut changed: Vec<i64> = (0..16).collect();
     changed[15] = 29;
     let changed = Tensor::<2, Int>::from_data(TensorData::new(changed, [1, 16]), &dev);
-    let a: Vec<f32> = causal.forward(tokens.clone(), None).slice([0..1, 0..15, 0..30]).into_data().iter::<f32>().collect();
-    let b: Vec<f32> = causal.forward(changed.clone(), None).slice([0..1, 0..15, 0..30]).into_data().iter::<f32>().collect();
+    let a: Vec<f32> = causal
+        .forward(tokens.clone(), None)
+        .slice([0..1, 0..15, 0..30])
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    let b: Vec<f32> = causal
+        .forward(changed.clone(), None)
+        .slice([0..1, 0..15, 0..30])
+        .into_data()
+        .iter::<f32>()
+        .collect();
     assert_eq!(a, b);
     let (bidi, _) = tiny_model(false, 30);
-    let a: Vec<f32> = bidi.forward(tokens, None).slice([0..1, 0..15, 0..30]).into_data().iter::<f32>().collect();
-    let b: Vec<f32> = bidi.forward(changed, None).slice([0..1, 0..15, 0..30]).into_data().iter::<f32>().collect();
+    let a: Vec<f32> =
+        bidi.forward(tokens, None).slice([0..1, 0..15, 0..30]).into_data().iter::<f32>().collect();
+    let b: Vec<f32> =
+        bidi.forward(changed, None).slice([0..1, 0..15, 0..30]).into_data().iter::<f32>().collect();
     assert_ne!(a, b, "a bidirectional model must see the future");
 }
 
@@ -209,17 +238,30 @@ fn precise_evaluation_stderr_matches_the_spread_over_seeds() {
     let stream: Vec<u32> = random_samples(1, 40 * 17, v, 5).remove(0);
     let set = Packed::all(&Tokens::from(stream), 16).unwrap();
     let objective = MaskedDiffusion { eval_draws: 32, ..Default::default() };
-    let results: Vec<_> = (0..40).map(|seed| evaluate(&objective, &model, &set, 0, 8, 1000 + seed, &dev)).collect();
-    assert!(results.iter().all(|r| r.sequences == set.n_samples()), "0 sequences must evaluate the whole split");
+    let results: Vec<_> =
+        (0..40).map(|seed| evaluate(&objective, &model, &set, 0, 8, 1000 + seed, &dev)).collect();
+    assert!(
+        results.iter().all(|r| r.sequences == set.n_samples()),
+        "0 sequences must evaluate the whole split"
+    );
     let mean = results.iter().map(|r| r.loss).sum::<f64>() / results.len() as f64;
-    let spread = (results.iter().map(|r| (r.loss - mean).powi(2)).sum::<f64>() / (results.len() - 1) as f64).sqrt();
+    let spread = (results.iter().map(|r| (r.loss - mean).powi(2)).sum::<f64>()
+        / (results.len() - 1) as f64)
+        .sqrt();
     let reported = results.iter().map(|r| r.stderr).sum::<f64>() / results.len() as f64;
     assert!(spread > 0.0 && reported > 0.0, "spread {spread}, reported {reported}");
-    assert!(reported >= 0.75 * spread, "reported SE {reported} understates the spread over seeds {spread}");
-    assert!(reported <= 4.0 * spread, "reported SE {reported} is far above the spread over seeds {spread}");
+    assert!(
+        reported >= 0.75 * spread,
+        "reported SE {reported} understates the spread over seeds {spread}"
+    );
+    assert!(
+        reported <= 4.0 * spread,
+        "reported SE {reported} is far above the spread over seeds {spread}"
+    );
     // More draws per sequence shrink it about as 1/sqrt(K).
     let k8 = MaskedDiffusion { eval_draws: 8, ..Default::default() };
-    let se8 = (0..10).map(|s| evaluate(&k8, &model, &set, 0, 8, 50 + s, &dev).stderr).sum::<f64>() / 10.0;
+    let se8 =
+        (0..10).map(|s| evaluate(&k8, &model, &set, 0, 8, 50 + s, &dev).stderr).sum::<f64>() / 10.0;
     let ratio = se8 / reported;
     assert!((1.4..2.9).contains(&ratio), "SE(K=8)/SE(K=32) = {ratio}, expected about 2");
 }

@@ -2,8 +2,8 @@
 //! crossover, the power-law fit and the unit warning.
 
 use dclab::scaling::crit::{
-    CritOptions, CrossoverStatus, best_at_compute, c_crit, critical_compute, dba_c_crit, delta_loss_grid, fit_power_law,
-    unit_warning,
+    CritOptions, CrossoverStatus, best_at_compute, c_crit, critical_compute, dba_c_crit,
+    delta_loss_grid, fit_power_law, unit_warning,
 };
 use dclab::scaling::law::LawParams;
 use ndarray::array;
@@ -57,7 +57,14 @@ fn data_constrained_crossover_grows_with_u() {
     // AR repeats poorly (SDC's R_D*), diffusion keeps the value of repeated data (R_D* ~ 500)
     // but needs more compute to reach the same loss.
     let ar = LawParams::SDC_C4;
-    let diffusion = LawParams { a: ar.a + 0.4, b: ar.b + 0.4, e: ar.e - 0.02, r_d_star: 493.89, r_n_star: 1265.65, ..ar };
+    let diffusion = LawParams {
+        a: ar.a + 0.4,
+        b: ar.b + 0.4,
+        e: ar.e - 0.02,
+        r_d_star: 493.89,
+        r_n_star: 1265.65,
+        ..ar
+    };
     let us = [25e6, 100e6, 400e6];
     let rep = critical_compute(&ar, &diffusion, &us, &CritOptions::default());
     let cs: Vec<f64> = rep.rows.iter().map(|r| r.c_crit.expect("crossover")).collect();

@@ -6,10 +6,10 @@ use common::{fixture, rel};
 
 use dclab::scaling::fit::{FitMode, FitOptions, GridKind, Stage1, fit_chinchilla, fit_law};
 use dclab::scaling::law::LawParams;
-use dclab::scaling::objective::{Form, N_THETA, Reduction, Theta, objective_full, prepare, theta_from_params};
+use dclab::scaling::objective::{
+    Form, N_THETA, Reduction, Theta, objective_full, prepare, theta_from_params,
+};
 use dclab::scaling::runs::Runs;
-
-
 
 /// Law with distinct exponents so that all seven constants are identifiable.
 fn truth() -> LawParams {
@@ -55,8 +55,14 @@ fn finite_diff_check(t: &Theta, form: Form, data: &[dclab::scaling::objective::P
         let (mut tp, mut tm) = (*t, *t);
         tp[k] += h;
         tm[k] -= h;
-        let fd = (objective_full(&tp, data, form, 1e-3, Reduction::Sum).0 - objective_full(&tm, data, form, 1e-3, Reduction::Sum).0) / (2.0 * h);
-        assert!((fd - g[k]).abs() <= 1e-5 * (1.0 + g[k].abs()), "form {form:?} k {k}: analytic {} vs finite diff {fd}", g[k]);
+        let fd = (objective_full(&tp, data, form, 1e-3, Reduction::Sum).0
+            - objective_full(&tm, data, form, 1e-3, Reduction::Sum).0)
+            / (2.0 * h);
+        assert!(
+            (fd - g[k]).abs() <= 1e-5 * (1.0 + g[k].abs()),
+            "form {form:?} k {k}: analytic {} vs finite diff {fd}",
+            g[k]
+        );
     }
 }
 
@@ -67,8 +73,24 @@ fn analytic_gradient_matches_finite_differences() {
     let data = prepare(&runs);
     // Away from the optimum (residuals in both Huber branches) and with both U_N regimes.
     let thetas: Vec<Theta> = vec![
-        theta_from_params(&LawParams { a: 5.8, b: 7.9, e: 0.5, alpha: 0.31, beta: 0.33, r_d_star: 9.0, r_n_star: 2.0 }),
-        theta_from_params(&LawParams { a: 6.3, b: 7.2, e: 0.7, alpha: 0.36, beta: 0.27, r_d_star: 40.0, r_n_star: 30.0 }),
+        theta_from_params(&LawParams {
+            a: 5.8,
+            b: 7.9,
+            e: 0.5,
+            alpha: 0.31,
+            beta: 0.33,
+            r_d_star: 9.0,
+            r_n_star: 2.0,
+        }),
+        theta_from_params(&LawParams {
+            a: 6.3,
+            b: 7.2,
+            e: 0.7,
+            alpha: 0.36,
+            beta: 0.27,
+            r_d_star: 40.0,
+            r_n_star: 30.0,
+        }),
         theta_from_params(&LawParams { e: 0.62 + 5e-4, ..p }),
     ];
     for t in &thetas {
@@ -99,12 +121,21 @@ fn kernel_vs_general(data: &[dclab::scaling::objective::Prepared], p: &LawParams
     let bases = [
         theta_from_params(p),
         theta_from_params(&LawParams::SDC_C4),
-        theta_from_params(&LawParams { a: -184.0, b: 2.27, e: -26.6, alpha: 0.1153, beta: 0.1153, ..*p }),
+        theta_from_params(&LawParams {
+            a: -184.0,
+            b: 2.27,
+            e: -26.6,
+            alpha: 0.1153,
+            beta: 0.1153,
+            ..*p
+        }),
     ];
     let mut checked = 0;
     for base in &bases {
         let kernel = Stage2Kernel::new(data, base);
-        for &(ld, ln) in &[(2.7, 1.7), (4.56, 0.53), (-3.0, 9.0), (12.0, -2.0), (30.0, 30.0), (0.0, 0.0)] {
+        for &(ld, ln) in
+            &[(2.7, 1.7), (4.56, 0.53), (-3.0, 9.0), (12.0, -2.0), (30.0, 30.0), (0.0, 0.0)]
+        {
             for red in [Reduction::Sum, Reduction::Mean] {
                 for delta in [1e-3, 1e-1] {
                     let mut t = *base;
@@ -113,7 +144,12 @@ fn kernel_vs_general(data: &[dclab::scaling::objective::Prepared], p: &LawParams
                     let (f1, g1) = kernel.objective(&t, delta, red);
                     assert!(rel(f1, f0) <= 1e-12, "objective {f1} vs {f0} at {t:?}");
                     for k in [LN_RD, LN_RN] {
-                        assert!((g1[k] - g0[k]).abs() <= 1e-11 * (g0[k].abs() + f0.abs()), "gradient[{k}] {} vs {} at {t:?}", g1[k], g0[k]);
+                        assert!(
+                            (g1[k] - g0[k]).abs() <= 1e-11 * (g0[k].abs() + f0.abs()),
+                            "gradient[{k}] {} vs {} at {t:?}",
+                            g1[k],
+                            g0[k]
+                        );
                     }
                     assert!(g1[..LN_RD].iter().all(|&v| v == 0.0));
                     checked += 1;
@@ -157,13 +193,25 @@ fn synthetic_recovery_of_all_seven_constants() {
 fn joint_mode_and_alpha_eq_beta_and_fixed() {
     let p = LawParams { alpha: 0.34, ..truth() };
     let runs = synthetic(&p);
-    let opts = FitOptions { alpha_eq_beta: true, mode: FitMode::Joint, grid: GridKind::Sdc, ..Default::default() };
+    let opts = FitOptions {
+        alpha_eq_beta: true,
+        mode: FitMode::Joint,
+        grid: GridKind::Sdc,
+        ..Default::default()
+    };
     let fit = fit_law(&runs, &opts).unwrap();
     assert_eq!(fit.params.alpha, fit.params.beta);
-    assert!(rel(fit.params.alpha, 0.34) < 1e-3 && rel(fit.params.r_d_star, p.r_d_star) < 1e-3, "{:?}", fit.params);
+    assert!(
+        rel(fit.params.alpha, 0.34) < 1e-3 && rel(fit.params.r_d_star, p.r_d_star) < 1e-3,
+        "{:?}",
+        fit.params
+    );
     assert_eq!(fit.stages.last().unwrap().name, "joint");
     // A fixed constant stays exactly where it was put.
-    let opts = FitOptions { fixed: vec![("R_N_star".into(), 7.0), ("E".into(), 1.9)], ..Default::default() };
+    let opts = FitOptions {
+        fixed: vec![("R_N_star".into(), 7.0), ("E".into(), 1.9)],
+        ..Default::default()
+    };
     let fit = fit_law(&runs, &opts).unwrap();
     assert!(rel(fit.params.r_n_star, 7.0) < 1e-14 && rel(fit.params.big_e(), 1.9) < 1e-14);
     assert!(!fit.stages[1].free.contains(&"R_N_star".to_string()));
@@ -173,18 +221,32 @@ fn joint_mode_and_alpha_eq_beta_and_fixed() {
 fn sdc_grid_stage2_refit_on_published_runs() {
     let Some(path) = fixture("datablations_c4_runs.csv") else { return };
     let runs = Runs::read(&path).unwrap();
-    let sdc = FitOptions { stage1: Stage1::Given(LawParams::SDC_C4), grid: GridKind::Sdc, ..Default::default() };
+    let sdc = FitOptions {
+        stage1: Stage1::Given(LawParams::SDC_C4),
+        grid: GridKind::Sdc,
+        ..Default::default()
+    };
     let fit = fit_law(&runs, &sdc).unwrap();
     let p = fit.params;
     assert!((15.0..=15.8).contains(&p.r_d_star), "R_D* {}", p.r_d_star);
     assert!((5.2..=5.45).contains(&p.r_n_star), "R_N* {}", p.r_n_star);
-    let published = dclab::scaling::uncertainty::goodness(&runs, &LawParams::SDC_C4, 1e-3).huber_objective;
-    assert!(fit.objective <= published + 1e-12, "objective {} vs published {published}", fit.objective);
+    let published =
+        dclab::scaling::uncertainty::goodness(&runs, &LawParams::SDC_C4, 1e-3).huber_objective;
+    assert!(
+        fit.objective <= published + 1e-12,
+        "objective {} vs published {published}",
+        fit.objective
+    );
     // SDC's grid {0, 6.67, 13.33, 20}^2: the 7 starts with a zero give NaN and are counted.
     assert_eq!((fit.starts, fit.starts_failed), (16, 7));
     // The wide grid never does worse than SDC's.
     let wide = fit_law(&runs, &FitOptions { grid: GridKind::Wide, ..sdc }).unwrap();
-    assert!(wide.objective <= fit.objective + 1e-12, "wide {} vs sdc {}", wide.objective, fit.objective);
+    assert!(
+        wide.objective <= fit.objective + 1e-12,
+        "wide {} vs sdc {}",
+        wide.objective,
+        fit.objective
+    );
     assert!(wide.starts > 300);
 }
 
@@ -223,12 +285,25 @@ fn mean_of_huber_pitfall_is_handled() {
     assert!(rel(tg, sum.tol_grad / 240.0) < 1e-12 && rel(tc, sum.tol_cost / 240.0) < 1e-12);
     // ... so the mean fit lands on the same minimum as the sum fit.
     let (pm, _) = fit_chinchilla(&runs, &mean).unwrap();
-    assert!(rel(pm.big_e(), ps.big_e()) < 1e-4 && rel(pm.alpha, ps.alpha) < 1e-4 && rel(pm.beta, ps.beta) < 1e-4, "{pm:?} vs {ps:?}");
+    assert!(
+        rel(pm.big_e(), ps.big_e()) < 1e-4
+            && rel(pm.alpha, ps.alpha) < 1e-4
+            && rel(pm.beta, ps.beta) < 1e-4,
+        "{pm:?} vs {ps:?}"
+    );
     // Without tightening, scipy-like loose tolerances on the mean stop early: a worse fit.
-    let loose = FitOptions { reduction: Reduction::Mean, tighten_for_mean: false, tol_grad: 1e-5, tol_cost: 1e-9, ..Default::default() };
+    let loose = FitOptions {
+        reduction: Reduction::Mean,
+        tighten_for_mean: false,
+        tol_grad: 1e-5,
+        tol_cost: 1e-9,
+        ..Default::default()
+    };
     let (pl, _) = fit_chinchilla(&runs, &loose).unwrap();
     let d = prepare(&runs);
-    let obj = |p: &LawParams| objective_full(&theta_from_params(p), &d, Form::Chinchilla, 1e-3, Reduction::Sum).0;
+    let obj = |p: &LawParams| {
+        objective_full(&theta_from_params(p), &d, Form::Chinchilla, 1e-3, Reduction::Sum).0
+    };
     assert!(obj(&pl) > obj(&ps) * (1.0 + 1e-4), "loose mean {} vs sum {}", obj(&pl), obj(&ps));
 }
 
@@ -241,18 +316,32 @@ fn bad_input_is_a_clear_error() {
     assert!(e.contains("missing column `val_loss`"), "{e}");
 
     let nonpos = dir.path().join("nonpos.csv");
-    std::fs::write(&nonpos, "params,tokens,unique_tokens,val_loss\n1e8,1e9,1e9,3.1\n1e8,0,1e9,3.0\n").unwrap();
+    std::fs::write(
+        &nonpos,
+        "params,tokens,unique_tokens,val_loss\n1e8,1e9,1e9,3.1\n1e8,0,1e9,3.0\n",
+    )
+    .unwrap();
     let e = format!("{:#}", Runs::read(&nonpos).unwrap_err());
     assert!(e.contains("tokens") && e.contains("not a finite positive"), "{e}");
 
     let e = format!("{:#}", Runs::read(&dir.path().join("nope.csv")).unwrap_err());
     assert!(e.contains("does not exist"), "{e}");
 
-    let few = Runs::new(vec![1e8, 2e8, 3e8], vec![1e9, 2e9, 3e9], vec![1e9, 2e9, 3e9], vec![3.5, 3.3, 3.2]).unwrap();
+    let few = Runs::new(
+        vec![1e8, 2e8, 3e8],
+        vec![1e9, 2e9, 3e9],
+        vec![1e9, 2e9, 3e9],
+        vec![3.5, 3.3, 3.2],
+    )
+    .unwrap();
     let e = format!("{:#}", fit_law(&few, &FitOptions::default()).unwrap_err());
     assert!(e.contains("need at least as many runs as free constants"), "{e}");
 
-    let e = format!("{:#}", fit_law(&few, &FitOptions { fixed: vec![("zeta".into(), 1.0)], ..Default::default() }).unwrap_err());
+    let e = format!(
+        "{:#}",
+        fit_law(&few, &FitOptions { fixed: vec![("zeta".into(), 1.0)], ..Default::default() })
+            .unwrap_err()
+    );
     assert!(e.contains("unknown constant"), "{e}");
 }
 
@@ -266,7 +355,8 @@ fn parquet_round_trip_ignores_extra_columns() {
         assert_eq!(Runs::read(&path).unwrap(), runs);
     }
     let extra = dir.path().join("extra.csv");
-    std::fs::write(&extra, "val_loss,note,unique_tokens,tokens,params\n3.2,hi,1e9,4e9,1e8\n").unwrap();
+    std::fs::write(&extra, "val_loss,note,unique_tokens,tokens,params\n3.2,hi,1e9,4e9,1e8\n")
+        .unwrap();
     let r = Runs::read(&extra).unwrap();
     assert_eq!((r.params[0], r.tokens[0], r.unique_tokens[0], r.val_loss[0]), (1e8, 4e9, 1e9, 3.2));
 }

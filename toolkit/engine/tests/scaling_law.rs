@@ -4,13 +4,13 @@
 mod common;
 use common::{fixture, rel};
 
-use dclab::scaling::law::{LawParams, effective, flops, half_value_repetition, params_formula, swiglu_hidden, value_left};
+use dclab::scaling::law::{
+    LawParams, effective, flops, half_value_repetition, params_formula, swiglu_hidden, value_left,
+};
 use dclab::scaling::report::evaluate;
 use dclab::scaling::runs::Runs;
 use dclab::scaling::spec::parse_params;
 use ndarray::Array2;
-
-
 
 #[test]
 fn d_prime_known_values() {
@@ -52,7 +52,13 @@ fn allocation_helpers() {
 
 #[test]
 fn value_left_in_repeated_data() {
-    for (ep, rs, want) in [(4.0, 15.39, 0.931), (16.0, 15.39, 0.661), (100.0, 15.39, 0.164), (100.0, 512.85, 0.910), (800.0, 512.85, 0.507)] {
+    for (ep, rs, want) in [
+        (4.0, 15.39, 0.931),
+        (16.0, 15.39, 0.661),
+        (100.0, 15.39, 0.164),
+        (100.0, 512.85, 0.910),
+        (800.0, 512.85, 0.507),
+    ] {
         let v = value_left(ep, rs);
         assert!((v - want).abs() < 6e-4, "E={ep} R_D*={rs}: {v} vs {want}");
     }
@@ -66,7 +72,9 @@ fn parameter_formula_and_flops() {
     assert_eq!(params_formula(768, 15, 50257).total, 144_834_816);
     assert_eq!([swiglu_hidden(128), swiglu_hidden(768), swiglu_hidden(1280)], [320, 2048, 3392]);
     // DBA's grid and the embedding share of the 7M config.
-    for (d, l, want) in [(128, 3, 7.0e6), (224, 4, 13.6e6), (288, 5, 19.5e6), (448, 6, 36.6e6), (512, 8, 50.7e6)] {
+    for (d, l, want) in
+        [(128, 3, 7.0e6), (224, 4, 13.6e6), (288, 5, 19.5e6), (448, 6, 36.6e6), (512, 8, 50.7e6)]
+    {
         let n = params_formula(d, l, 50257).total as f64;
         assert!((n - want).abs() < 0.051e6, "d={d} L={l}: {n}");
     }
@@ -92,7 +100,10 @@ fn grid_evaluation_matches_scalar() {
 fn spec_forms() {
     assert_eq!(parse_params("sdc-c4").unwrap(), LawParams::SDC_C4);
     let p = parse_params("a=6.255414,b=7.3049974,e=0.6254804,alpha=0.3526596,beta=0.3526596,R_D_star=15.387756,R_N_star=5.309743").unwrap();
-    assert!(rel(p.r_d_star, 15.387756) < 1e-12 && rel(p.loss(1e9, 1e11, 1e10), LawParams::SDC_C4.loss(1e9, 1e11, 1e10)) < 1e-12);
+    assert!(
+        rel(p.r_d_star, 15.387756) < 1e-12
+            && rel(p.loss(1e9, 1e11, 1e10), LawParams::SDC_C4.loss(1e9, 1e11, 1e10)) < 1e-12
+    );
     assert!(parse_params("a=1,b=2").unwrap_err().to_string().contains("missing"));
     assert!(parse_params("a=1,b=2,e=0,alpha=0.3,beta=0.3,R_D_star=-1").is_err());
     assert!(parse_params("a=1,b=2,e=0,alpha=0.3,beta=0.3,zeta=1").is_err());
@@ -117,7 +128,7 @@ fn published_fit_on_sdc_runs() {
 /// N term (found when a study's stage-2 fit failed at every start).
 #[test]
 fn degenerate_stage1_keeps_the_law_and_objective_finite() {
-    use dclab::scaling::objective::{objective_full, prepare, theta_from_params, Form, Reduction};
+    use dclab::scaling::objective::{Form, Reduction, objective_full, prepare, theta_from_params};
     let p = LawParams { a: -800.0, ..LawParams::SDC_C4 };
     let (n, d, u): (f64, f64, f64) = (3e5, 1e6, 8e3);
     let n_term = p.beta / p.alpha * p.big_b() * u.powf(-p.beta) * (1.0 + p.r_n_star).powf(-p.alpha);
@@ -125,6 +136,12 @@ fn degenerate_stage1_keeps_the_law_and_objective_finite() {
     let got = p.loss(n, d, u);
     assert!(rel(got, want) < 1e-9, "loss {got} vs limit {want}");
     let runs = Runs::new(vec![n, 1e5], vec![d, 2e6], vec![u, 2e4], vec![3.0, 2.5]).unwrap();
-    let (f, g) = objective_full(&theta_from_params(&p), &prepare(&runs), Form::DataConstrained, 1e-3, Reduction::Sum);
+    let (f, g) = objective_full(
+        &theta_from_params(&p),
+        &prepare(&runs),
+        Form::DataConstrained,
+        1e-3,
+        Reduction::Sum,
+    );
     assert!(f.is_finite() && g.iter().all(|x| x.is_finite()), "objective {f}, gradient {g:?}");
 }

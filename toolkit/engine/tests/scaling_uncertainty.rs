@@ -11,7 +11,6 @@ use dclab::scaling::uncertainty::{Profiled, bootstrap, flatness, goodness, profi
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-
 /// Repeated-data runs from the SDC law with 0.5% multiplicative noise.
 fn noisy_runs(p: &LawParams, seed: u64) -> Runs {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -22,7 +21,10 @@ fn noisy_runs(p: &LawParams, seed: u64) -> Runs {
                 n.push(ni);
                 d.push(ui * ep);
                 u.push(ui);
-                l.push(p.loss(ni, ui * ep, ui) * (1.0 + 0.005 * (rng.random_range(0.0..1.0) - 0.5) * 2.0));
+                l.push(
+                    p.loss(ni, ui * ep, ui)
+                        * (1.0 + 0.005 * (rng.random_range(0.0..1.0) - 0.5) * 2.0),
+                );
             }
         }
     }
@@ -59,12 +61,22 @@ fn bootstrap_intervals_cover_the_truth_on_synthetic_runs() {
     assert_eq!(b.n, 200);
     assert!(b.n_failed < 10);
     // Only the fitted constants get intervals.
-    assert!(b.ci.contains_key("R_D_star") && b.ci.contains_key("R_N_star") && !b.ci.contains_key("alpha"));
-    for (name, truth, best) in [("R_D_star", p.r_d_star, fit.params.r_d_star), ("R_N_star", p.r_n_star, fit.params.r_n_star)] {
+    assert!(
+        b.ci.contains_key("R_D_star")
+            && b.ci.contains_key("R_N_star")
+            && !b.ci.contains_key("alpha")
+    );
+    for (name, truth, best) in [
+        ("R_D_star", p.r_d_star, fit.params.r_d_star),
+        ("R_N_star", p.r_n_star, fit.params.r_n_star),
+    ] {
         let [lo, hi] = b.ci[name];
         assert!(lo < hi, "{name}: [{lo}, {hi}]");
         assert!(lo <= truth && truth <= hi, "{name}: truth {truth} outside [{lo}, {hi}]");
-        assert!(lo <= best * 1.001 && best <= hi * 1.001, "{name}: fit {best} outside [{lo}, {hi}]");
+        assert!(
+            lo <= best * 1.001 && best <= hi * 1.001,
+            "{name}: fit {best} outside [{lo}, {hi}]"
+        );
     }
     // Same seed, same intervals.
     let b2 = bootstrap(&runs, &opts, &fit, 200, 1, 0.95).unwrap();
@@ -76,7 +88,11 @@ fn fit_json_on_published_runs() {
     let Some(path) = fixture("datablations_c4_runs.csv") else { return };
     let runs = Runs::read(&path).unwrap();
     let opts = ReportOptions {
-        fit: FitOptions { stage1: Stage1::Given(LawParams::SDC_C4), grid: GridKind::Wide, ..Default::default() },
+        fit: FitOptions {
+            stage1: Stage1::Given(LawParams::SDC_C4),
+            grid: GridKind::Wide,
+            ..Default::default()
+        },
         bootstrap: 100,
         ..Default::default()
     };
@@ -87,17 +103,26 @@ fn fit_json_on_published_runs() {
     // The profile over R_D* is minimised at (or next to) the fit and never below it.
     let min = rep.profile_r_d_star.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
     assert!(min >= rep.huber_objective - 1e-9, "profile {min} below fit {}", rep.huber_objective);
-    assert!(rep.profile_r_d_star.iter().any(|p| (p[0] / rep.params.r_d_star - 1.0).abs() < 1e-9 && (p[1] - rep.huber_objective).abs() < 1e-9));
+    assert!(rep.profile_r_d_star.iter().any(|p| (p[0] / rep.params.r_d_star - 1.0).abs() < 1e-9
+        && (p[1] - rep.huber_objective).abs() < 1e-9));
     let flat = rep.flatness.r_d_star.iter().find(|f| f.tol == 1e-6).unwrap();
     assert!(flat.lo <= rep.params.r_d_star && rep.params.r_d_star <= flat.hi);
     // REFERENCE: around SDC's minimum, moving R_D* by +-0.15 (R_N* re-minimised) changes the
     // objective by < 3e-7.
-    let sdc = FitOptions { stage1: Stage1::Given(LawParams::SDC_C4), grid: GridKind::Sdc, ..Default::default() };
+    let sdc = FitOptions {
+        stage1: Stage1::Given(LawParams::SDC_C4),
+        grid: GridKind::Sdc,
+        ..Default::default()
+    };
     let local = fit_law(&runs, &sdc).unwrap();
     let r = local.params.r_d_star;
     let prof = profile(&runs, &sdc, &local, Profiled::RDStar, &[r - 0.15, r + 0.15]).unwrap();
     for [v, f] in prof {
-        assert!(f - local.objective < 3e-7 && f >= local.objective - 1e-10, "R_D* {v}: {f} vs {}", local.objective);
+        assert!(
+            f - local.objective < 3e-7 && f >= local.objective - 1e-10,
+            "R_D* {v}: {f} vs {}",
+            local.objective
+        );
     }
     let [lo, hi] = rep.ci["R_D_star"];
     assert!(lo <= hi);
@@ -105,8 +130,28 @@ fn fit_json_on_published_runs() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fit.json");
     write_json_atomic(&out, &rep).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    for k in ["E", "A", "B", "alpha", "beta", "R_D_star", "R_N_star", "r2", "huber_objective", "n_runs", "starts", "starts_failed", "ci", "profile_R_D_star", "profile_R_N_star", "flatness", "rmse_log", "residuals"] {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    for k in [
+        "E",
+        "A",
+        "B",
+        "alpha",
+        "beta",
+        "R_D_star",
+        "R_N_star",
+        "r2",
+        "huber_objective",
+        "n_runs",
+        "starts",
+        "starts_failed",
+        "ci",
+        "profile_R_D_star",
+        "profile_R_N_star",
+        "flatness",
+        "rmse_log",
+        "residuals",
+    ] {
         assert!(v.get(k).is_some(), "fit.json lacks {k}");
     }
     assert_eq!(v["n_runs"], 182);

@@ -6,10 +6,10 @@ use dclab::data::corpus::{DOCUMENT_ORDER_SEED, MIN_DOCUMENT_BYTES};
 use dclab::data::shuffle::shuffle;
 use dclab::data::text::split_documents;
 use dclab::data::tokenizer::bytes_per_token;
-use dclab::data::{prepare, streams, tokens, Packed, Prepared, Tokenizer, TokenizerSpec, Tokens};
-use dclab::model::{select_device, ModelConfig};
+use dclab::data::{Packed, Prepared, Tokenizer, TokenizerSpec, Tokens, prepare, streams, tokens};
+use dclab::model::{ModelConfig, select_device};
 use dclab::objective::parse_objective;
-use dclab::train::{train, TrainConfig};
+use dclab::train::{TrainConfig, train};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -27,7 +27,8 @@ struct Oracle {
 }
 
 fn documents(dir: &Path) -> Vec<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     let mut seen = HashSet::new();
     let mut docs = Vec::new();
@@ -53,7 +54,8 @@ fn oracle(spec: TokenizerSpec) -> Oracle {
         held += docs[cut].len();
     }
     let tokenizer = Tokenizer::train(spec, docs[..cut].to_vec().into_iter()).unwrap();
-    let encode = |d: &[String]| d.iter().flat_map(|t| tokenizer.encode(t).unwrap()).collect::<Vec<u32>>();
+    let encode =
+        |d: &[String]| d.iter().flat_map(|t| tokenizer.encode(t).unwrap()).collect::<Vec<u32>>();
     let alice = documents(&root.join("heldout"));
     Oracle {
         train: encode(&docs[..cut]),
@@ -71,8 +73,17 @@ fn streams_hold_exactly_the_tokens_of_the_in_memory_protocol() {
     for spec in [TokenizerSpec::Char, TokenizerSpec::Bytes, TokenizerSpec::Bpe(600)] {
         let o = oracle(spec);
         let s = streams::open("sample", spec, cache.path()).unwrap();
-        assert_eq!(s.train.width(), 2, "{spec}: a vocabulary of {} fits in u16", s.tokenizer.vocab_size());
-        assert_eq!(s.tokenizer.inner.to_string(false).unwrap(), o.tokenizer.inner.to_string(false).unwrap(), "{spec}: tokenizer");
+        assert_eq!(
+            s.train.width(),
+            2,
+            "{spec}: a vocabulary of {} fits in u16",
+            s.tokenizer.vocab_size()
+        );
+        assert_eq!(
+            s.tokenizer.inner.to_string(false).unwrap(),
+            o.tokenizer.inner.to_string(false).unwrap(),
+            "{spec}: tokenizer"
+        );
         assert_eq!(s.train.to_vec(), o.train, "{spec}: training stream");
         assert_eq!(s.validation.to_vec(), o.validation, "{spec}: validation stream");
         assert_eq!(s.meta.validation_bytes, o.validation_bytes);
@@ -87,9 +98,18 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn losses(data: &Prepared, objective: &str) -> Vec<(f64, f64)> {
     let model = ModelConfig::new(data.tokenizer.vocab_size(), 32, 2, 1, data.train.seq_len);
-    let cfg = TrainConfig::new(model, objective.into()).with_batch_size(8).with_epochs(2.0).with_eval_every(2).with_eval_sequences(8).with_eval_draws(4).with_precise_eval_sequences(8).with_precise_eval_draws(4);
-    let obj = parse_objective(&cfg.objective, data.train.seq_len, cfg.seed, cfg.eval_draws).unwrap();
-    let r = train(&cfg, obj.as_ref(), data, &select_device("cpu").unwrap(), None, &mut |_| {}).unwrap();
+    let cfg = TrainConfig::new(model, objective.into())
+        .with_batch_size(8)
+        .with_epochs(2.0)
+        .with_eval_every(2)
+        .with_eval_sequences(8)
+        .with_eval_draws(4)
+        .with_precise_eval_sequences(8)
+        .with_precise_eval_draws(4);
+    let obj =
+        parse_objective(&cfg.objective, data.train.seq_len, cfg.seed, cfg.eval_draws).unwrap();
+    let r =
+        train(&cfg, obj.as_ref(), data, &select_device("cpu").unwrap(), None, &mut |_| {}).unwrap();
     let mut out: Vec<(f64, f64)> = r.metrics.iter().map(|m| (m.train_loss, m.val_loss)).collect();
     out.push((r.summary.best_val_loss, r.summary.heldout_loss));
     out
@@ -106,14 +126,21 @@ fn a_run_on_the_streams_gives_the_losses_of_a_run_on_the_in_memory_protocol() {
         train: Packed::budget(&Tokens::from(o.train.clone()), budget, seq_len).unwrap(),
         train_tokens_available: o.train.len(),
         validation: Packed::all(&Tokens::from(o.validation.clone()), seq_len).unwrap(),
-        heldout: Packed::all(&Tokens::from(o.heldout[..o.heldout.len().min(o.validation.len())].to_vec()), seq_len).unwrap(),
+        heldout: Packed::all(
+            &Tokens::from(o.heldout[..o.heldout.len().min(o.validation.len())].to_vec()),
+            seq_len,
+        )
+        .unwrap(),
         validation_bytes_per_token: bytes_per_token(o.validation_bytes, o.validation.len()),
         heldout_bytes_per_token: bytes_per_token(o.heldout_bytes, o.heldout.len()),
         tokenizer: o.tokenizer,
     };
     let after = prepare("sample", spec, Some(budget), seq_len, cache.path()).unwrap();
     assert_eq!(after.train.tokens.width(), 2, "the run reads the u16 file, not a copy");
-    assert_eq!((after.train.n_samples(), after.validation.n_samples(), after.heldout.n_samples()), (before.train.n_samples(), before.validation.n_samples(), before.heldout.n_samples()));
+    assert_eq!(
+        (after.train.n_samples(), after.validation.n_samples(), after.heldout.n_samples()),
+        (before.train.n_samples(), before.validation.n_samples(), before.heldout.n_samples())
+    );
     assert_eq!(after.validation_bytes_per_token, before.validation_bytes_per_token);
     assert_eq!(after.heldout_bytes_per_token, before.heldout_bytes_per_token);
     for objective in ["ar", "diffusion"] {
@@ -124,7 +151,10 @@ fn a_run_on_the_streams_gives_the_losses_of_a_run_on_the_in_memory_protocol() {
 }
 
 fn stream_files(dir: &Path) -> Vec<PathBuf> {
-    ["train.tok", "validation.tok", "meta.json", "tokenizer.json"].iter().map(|f| dir.join(f)).collect()
+    ["train.tok", "validation.tok", "meta.json", "tokenizer.json"]
+        .iter()
+        .map(|f| dir.join(f))
+        .collect()
 }
 
 fn inode(p: &Path) -> u64 {
@@ -163,7 +193,11 @@ fn streams_are_encoded_once_and_damaged_files_are_rebuilt_not_trusted() {
     two[b] ^= 0x80;
     std::fs::write(&train_file, &two).unwrap();
     assert!(streams::open("sample", spec, cache.path()).is_ok());
-    assert_eq!(std::fs::read(&train_file).unwrap(), bytes, "a file with two flipped top bits must be refused and rebuilt");
+    assert_eq!(
+        std::fs::read(&train_file).unwrap(),
+        bytes,
+        "a file with two flipped top bits must be refused and rebuilt"
+    );
 
     // One token changed: the SHA-256 refuses it.
     let mut flipped = bytes.clone();
@@ -186,7 +220,11 @@ fn streams_are_encoded_once_and_damaged_files_are_rebuilt_not_trusted() {
     assert!(tokens::open(&train_file, "k").unwrap_err().to_string().contains("truncated"));
     std::fs::remove_file(&train_file).unwrap();
     assert_eq!(streams::open("sample", spec, cache.path()).unwrap().train.to_vec(), expected);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().starts_with('.')).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
     assert!(leftovers.is_empty(), "temporary folders left behind: {leftovers:?}");
 }
 
@@ -197,14 +235,24 @@ fn token_files_use_u16_while_the_vocabulary_fits_and_u32_beyond() {
         let docs: Vec<Vec<u32>> = vec![vec![0, 1, (vocab - 1) as u32], vec![], vec![7; 5]];
         let lengths: Vec<usize> = docs.iter().map(|d| d.len()).collect();
         let path = dir.path().join(format!("v{vocab}.tok"));
-        tokens::write(&path, "key", vocab, &lengths, docs.iter().map(|d| d.as_slice().into())).unwrap();
+        tokens::write(&path, "key", vocab, &lengths, docs.iter().map(|d| d.as_slice().into()))
+            .unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), tokens::file_bytes(3, 8, width));
         let f = tokens::open(&path, "key").unwrap();
         assert_eq!((f.tokens.width(), f.documents, f.vocab), (width, 3, vocab));
         assert_eq!(f.tokens.to_vec(), docs.concat());
-        assert!(tokens::open(&path, "other key").unwrap_err().to_string().contains("another corpus"));
+        assert!(
+            tokens::open(&path, "other key").unwrap_err().to_string().contains("another corpus")
+        );
     }
-    let err = tokens::write(&dir.path().join("bad.tok"), "key", 10, &[1], std::iter::once(vec![10u32].into())).unwrap_err();
+    let err = tokens::write(
+        &dir.path().join("bad.tok"),
+        "key",
+        10,
+        &[1],
+        std::iter::once(vec![10u32].into()),
+    )
+    .unwrap_err();
     assert!(format!("{err:#}").contains("outside the vocabulary"), "{err:#}");
 }
 
@@ -215,7 +263,10 @@ fn an_unwritable_cache_is_a_clear_error_naming_the_folder() {
     std::fs::write(&file, b"not a folder").unwrap();
     let cache = file.join("cache");
     let err = format!("{:#}", streams::open("sample", TokenizerSpec::Char, &cache).unwrap_err());
-    assert!(err.contains("not writable") && err.contains(&cache.join("streams").display().to_string()), "{err}");
+    assert!(
+        err.contains("not writable") && err.contains(&cache.join("streams").display().to_string()),
+        "{err}"
+    );
 }
 
 /// Unmounts its tmpfs when dropped, even when an assertion fails first.
@@ -230,9 +281,16 @@ impl Drop for Mounted {
 /// Mounts a small tmpfs as a full disk (needs root; CI runs as root). Returns None, saying
 /// why, where mounting is not allowed.
 fn small_disk(dir: &Path, size: &str) -> Option<Mounted> {
-    let ok = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir).status().is_ok_and(|s| s.success());
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success());
     if !ok {
-        assert!(std::env::var_os("CI").is_none(), "CI must be able to mount a tmpfs to test a full disk");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must be able to mount a tmpfs to test a full disk"
+        );
         eprintln!("cannot mount a tmpfs here (not root?): the full-disk check is skipped");
         return None;
     }
@@ -248,9 +306,18 @@ fn a_disk_too_small_for_the_streams_names_the_space_needed_and_leaves_nothing_be
     let result = streams::open("sample", TokenizerSpec::Bytes, &mnt);
     let listing: Vec<String> = walk(&mnt);
     let err = format!("{:#}", result.unwrap_err());
-    assert!(err.contains("not enough disk space") && err.contains("MB") && err.contains(&mnt.join("streams").display().to_string()), "{err}");
-    let names: Vec<String> = listing.iter().map(|p| p.rsplit('/').next().unwrap().to_owned()).collect();
-    assert!(names.iter().all(|n| !n.ends_with(".tok") && !n.contains(".tmp-")), "half-written files left: {listing:?}");
+    assert!(
+        err.contains("not enough disk space")
+            && err.contains("MB")
+            && err.contains(&mnt.join("streams").display().to_string()),
+        "{err}"
+    );
+    let names: Vec<String> =
+        listing.iter().map(|p| p.rsplit('/').next().unwrap().to_owned()).collect();
+    assert!(
+        names.iter().all(|n| !n.ends_with(".tok") && !n.contains(".tmp-")),
+        "half-written files left: {listing:?}"
+    );
 }
 
 fn walk(dir: &Path) -> Vec<String> {

@@ -3,7 +3,7 @@
 
 use dclab::study::report::{FIGURE_IDS, RUNS_TABLE_ID};
 use dclab::study::run_study;
-use dclab::sweep::{table, SweepOptions, SweepSpec};
+use dclab::sweep::{SweepOptions, SweepSpec, table};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -51,7 +51,13 @@ fn write_spec(dir: &Path, text: &str) -> PathBuf {
 
 fn sweep_cmd(spec: &Path, out: &Path, extra: &[&str]) -> Command {
     let mut c = Command::new(BIN);
-    c.arg("sweep").arg(spec).arg("--out").arg(out).args(extra).env("DCLAB_CACHE", cache()).env("BURN_DEVICE", "cpu");
+    c.arg("sweep")
+        .arg(spec)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .env("DCLAB_CACHE", cache())
+        .env("BURN_DEVICE", "cpu");
     c.stdout(Stdio::null()).stderr(Stdio::piped());
     c
 }
@@ -91,13 +97,23 @@ fn spec_errors_name_the_key() {
         ("[train]\nbatch_size = 0\n", "train.batch_size"),
         ("seq_len = 1\n", "seq_len"),
         ("tokenizer = \"words\"\n", "tokenizer"),
-        ("[compute_matched]\ntokens = 10000\nunique_fractions = [1.5]\n", "compute_matched.unique_fractions[0]"),
-        ("[compute_matched]\ntokens = 10000\nflops = 1e12\nunique_fractions = [0.5]\n", "compute_matched"),
+        (
+            "[compute_matched]\ntokens = 10000\nunique_fractions = [1.5]\n",
+            "compute_matched.unique_fractions[0]",
+        ),
+        (
+            "[compute_matched]\ntokens = 10000\nflops = 1e12\nunique_fractions = [0.5]\n",
+            "compute_matched",
+        ),
         ("[compute_matched]\nunique_fractions = [0.5]\nextra = 1\n", "extra"),
         ("seeds = []\n", "seeds"),
     ];
     for (extra, key) in cases {
-        let text = if extra.starts_with('[') { format!("{base}{extra}") } else { format!("{extra}{base}") };
+        let text = if extra.starts_with('[') {
+            format!("{base}{extra}")
+        } else {
+            format!("{extra}{base}")
+        };
         let err = format!("{:#}", SweepSpec::from_toml(&text).expect_err(extra));
         assert!(err.contains(key), "error for {extra:?} does not name `{key}`: {err}");
     }
@@ -145,7 +161,8 @@ fn sigkill_then_resume_gives_the_uninterrupted_rows() {
         }
         let in_table = table::read(&out).map(|r| r.len()).unwrap_or(0);
         let mid = std::fs::read_dir(out.join("runs")).into_iter().flatten().flatten().any(|e| {
-            e.path().join("checkpoints/last/state.json").exists() && !e.path().join("summary.json").exists()
+            e.path().join("checkpoints/last/state.json").exists()
+                && !e.path().join("summary.json").exists()
         });
         if in_table >= 1 && mid {
             child.kill().unwrap(); // SIGKILL
@@ -162,7 +179,14 @@ fn sigkill_then_resume_gives_the_uninterrupted_rows() {
     let early = dir.path().join("early");
     let merged = dclab::sweep::merge(std::slice::from_ref(&out), &early).unwrap();
     assert_eq!(merged.rows.len(), partial.len());
-    assert_eq!(merged.incomplete, vec![dclab::sweep::Incomplete { dir: out.clone(), finished: partial.len(), planned: want.len() }]);
+    assert_eq!(
+        merged.incomplete,
+        vec![dclab::sweep::Incomplete {
+            dir: out.clone(),
+            finished: partial.len(),
+            planned: want.len()
+        }]
+    );
     assert!(merged.incomplete[0].to_string().contains("still running or stopped"));
     // More kills at arbitrary moments, then a run to the end.
     for delay in [150u64, 40, 400, 90] {
@@ -188,11 +212,23 @@ fn sigkill_then_resume_gives_the_uninterrupted_rows() {
 fn corrupt_or_foreign_tables_are_refused_untouched() {
     let spec = SweepSpec::from_toml(MICRO).unwrap();
     let opts = SweepOptions { device: "cpu".into(), cache: cache(), shard: None };
-    let foreign = dclab::scaling::runs::Runs::new(vec![1e6], vec![1e8], vec![1e7], vec![3.0]).unwrap();
+    let foreign =
+        dclab::scaling::runs::Runs::new(vec![1e6], vec![1e8], vec![1e7], vec![3.0]).unwrap();
     let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
-        ("garbage parquet", Box::new(|p: &Path| std::fs::write(p.join("runs.parquet"), b"PAR1 this is not parquet").unwrap())),
-        ("foreign parquet", Box::new(move |p: &Path| foreign.write(&p.join("runs.parquet")).unwrap())),
-        ("csv without parquet", Box::new(|p: &Path| std::fs::write(p.join("runs.csv"), "a,b\n1,2\n").unwrap())),
+        (
+            "garbage parquet",
+            Box::new(|p: &Path| {
+                std::fs::write(p.join("runs.parquet"), b"PAR1 this is not parquet").unwrap()
+            }),
+        ),
+        (
+            "foreign parquet",
+            Box::new(move |p: &Path| foreign.write(&p.join("runs.parquet")).unwrap()),
+        ),
+        (
+            "csv without parquet",
+            Box::new(|p: &Path| std::fs::write(p.join("runs.csv"), "a,b\n1,2\n").unwrap()),
+        ),
     ];
     for (what, make) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -203,7 +239,10 @@ fn corrupt_or_foreign_tables_are_refused_untouched() {
             .filter(|p| p.exists())
             .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
             .collect();
-        let err = format!("{:#}", dclab::sweep::run_sweep(&spec, dir.path(), &opts, &mut |_| {}).expect_err(what));
+        let err = format!(
+            "{:#}",
+            dclab::sweep::run_sweep(&spec, dir.path(), &opts, &mut |_| {}).expect_err(what)
+        );
         assert!(err.contains("refusing"), "{what}: {err}");
         for (p, bytes) in files {
             assert_eq!(std::fs::read(&p).unwrap(), bytes, "{what}: {} was changed", p.display());
@@ -233,27 +272,57 @@ fn slurm_shards_merged_equal_the_unsharded_sweep() {
         .unwrap();
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let text = std::fs::read_to_string(&script).unwrap();
-    assert!(text.contains("#SBATCH --array=0-2") && text.contains("--shard \"$SHARD/3\""), "{text}");
-    assert!(out.is_dir(), "Slurm opens the shard logs in the output folder before the script runs: it must exist");
+    assert!(
+        text.contains("#SBATCH --array=0-2") && text.contains("--shard \"$SHARD/3\""),
+        "{text}"
+    );
+    assert!(
+        out.is_dir(),
+        "Slurm opens the shard logs in the output folder before the script runs: it must exist"
+    );
     // A node that lacks the binary, the spec or the cache: the task says which, before anything runs.
-    for (var, value, said) in [("DCLAB_BIN", "/nonexistent/dclab", "dclab binary"), ("DCLAB_SPEC", "/nonexistent/s.toml", "sweep spec"), ("DCLAB_CACHE", "/nonexistent/cache", "data cache")] {
-        let o = Command::new("bash").arg(&script).env("SLURM_ARRAY_TASK_ID", "0").env(var, value).output().unwrap();
+    for (var, value, said) in [
+        ("DCLAB_BIN", "/nonexistent/dclab", "dclab binary"),
+        ("DCLAB_SPEC", "/nonexistent/s.toml", "sweep spec"),
+        ("DCLAB_CACHE", "/nonexistent/cache", "data cache"),
+    ] {
+        let o = Command::new("bash")
+            .arg(&script)
+            .env("SLURM_ARRAY_TASK_ID", "0")
+            .env(var, value)
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success() && err.contains(said) && err.contains(value) && err.contains("missing"), "{var}: {err}");
+        assert!(
+            !o.status.success()
+                && err.contains(said)
+                && err.contains(value)
+                && err.contains("missing"),
+            "{var}: {err}"
+        );
     }
     // Each array task, as Slurm would run it.
     for task in 0..3 {
-        let out = Command::new("bash").arg(&script).env("SLURM_ARRAY_TASK_ID", task.to_string()).output().unwrap();
+        let out = Command::new("bash")
+            .arg(&script)
+            .env("SLURM_ARRAY_TASK_ID", task.to_string())
+            .output()
+            .unwrap();
         assert!(out.status.success(), "task {task}: {}", String::from_utf8_lossy(&out.stderr));
     }
-    let shards: Vec<Vec<Value>> = (0..3).map(|i| rows_of(&out.join(format!("shard-{i}")))).collect();
+    let shards: Vec<Vec<Value>> =
+        (0..3).map(|i| rows_of(&out.join(format!("shard-{i}")))).collect();
     let ids: Vec<&str> = shards.iter().flatten().map(|r| r["run_id"].as_str().unwrap()).collect();
     let mut unique = ids.clone();
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), ids.len(), "shards are disjoint");
     let mut merge = Command::new(BIN);
-    merge.args(["sweep", "merge"]).args((0..3).map(|i| out.join(format!("shard-{i}")))).arg("--out").arg(&out);
+    merge
+        .args(["sweep", "merge"])
+        .args((0..3).map(|i| out.join(format!("shard-{i}"))))
+        .arg("--out")
+        .arg(&out);
     run_ok(merge);
     let merged = rows_of(&out);
     let strip = |v: &Vec<Value>| -> Vec<Value> {
@@ -281,7 +350,11 @@ fn slurm_shards_merged_equal_the_unsharded_sweep() {
     bad.args(["sweep", "merge"]).arg(&shard0).arg(&conflict).arg("--out").arg(&out);
     let res = bad.output().unwrap();
     assert!(!res.status.success());
-    assert!(String::from_utf8_lossy(&res.stderr).contains("conflicting rows"), "{}", String::from_utf8_lossy(&res.stderr));
+    assert!(
+        String::from_utf8_lossy(&res.stderr).contains("conflicting rows"),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     assert_eq!(before, std::fs::read(table::parquet_path(&out)).unwrap());
 }
 
@@ -302,7 +375,15 @@ fn micro_study_writes_every_figure_and_the_summary() {
         assert!(html.contains(&r.point.run_id), "runs table lists {}", r.point.run_id);
     }
     let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
-    for must in ["## Findings", "Did AR's loss turn up with epochs?", "Did diffusion's loss turn up with epochs?", "Which family is best at the largest compute", "Where do the fitted laws put the crossover?", "**Verdict**", "## Runs"] {
+    for must in [
+        "## Findings",
+        "Did AR's loss turn up with epochs?",
+        "Did diffusion's loss turn up with epochs?",
+        "Which family is best at the largest compute",
+        "Where do the fitted laws put the crossover?",
+        "**Verdict**",
+        "## Runs",
+    ] {
         assert!(md.contains(must), "summary.md lacks `{must}`:\n{md}");
     }
     // The winner named in the summary is the family with the lowest loss at the common compute.
@@ -310,14 +391,31 @@ fn micro_study_writes_every_figure_and_the_summary() {
     let c = a.largest_common_flops.unwrap();
     // Compared on the precise estimates, which every run of this version has.
     assert!(study.rows.iter().all(|r| r.summary.best_val_loss_precise.is_some()));
-    let best = |f: &str| study.rows.iter().filter(|r| r.point.family == f && r.summary.flops <= c * 1.01).map(|r| r.summary.best_loss().0).fold(f64::INFINITY, f64::min);
+    let best = |f: &str| {
+        study
+            .rows
+            .iter()
+            .filter(|r| r.point.family == f && r.summary.flops <= c * 1.01)
+            .map(|r| r.summary.best_loss().0)
+            .fold(f64::INFINITY, f64::min)
+    };
     let winner = if best("ar") <= best("diffusion") { "ar" } else { "diffusion" };
     assert_eq!(a.best_at_largest[0].family, winner);
     // Best against best at each U (the grid's two and the matched family's two), Delta the difference of the two
     // families' lowest precise losses there.
-    assert_eq!(a.frontier.iter().map(|f| f.unique_tokens).collect::<Vec<_>>(), vec![1020, 2040, 4080, 6120]);
+    assert_eq!(
+        a.frontier.iter().map(|f| f.unique_tokens).collect::<Vec<_>>(),
+        vec![1020, 2040, 4080, 6120]
+    );
     for f in &a.frontier {
-        let at_u = |fam: &str| study.rows.iter().filter(|r| r.point.family == fam && r.summary.unique_tokens == f.unique_tokens).map(|r| r.summary.best_loss().0).fold(f64::INFINITY, f64::min);
+        let at_u = |fam: &str| {
+            study
+                .rows
+                .iter()
+                .filter(|r| r.point.family == fam && r.summary.unique_tokens == f.unique_tokens)
+                .map(|r| r.summary.best_loss().0)
+                .fold(f64::INFINITY, f64::min)
+        };
         assert!((f.delta - (at_u("diffusion") - at_u("ar"))).abs() < 1e-12);
         assert!(f.stderr > 0.0, "diffusion's precise estimate has a standard error");
         assert!(md.contains(&format!("Best against best at U = {} tokens?", f.unique_tokens)));

@@ -1,10 +1,10 @@
 //! The training loop: schedule, overfitting one batch, NaN handling, determinism, resume.
 
-use dclab::data::{prepare, Prepared, TokenizerSpec};
-use dclab::model::{select_device, ModelConfig, Precision};
+use dclab::data::{Prepared, TokenizerSpec, prepare};
+use dclab::model::{ModelConfig, Precision, select_device};
 use dclab::objective::parse_objective;
 use dclab::train::schedule::lr_at;
-use dclab::train::{train, Event, TrainConfig};
+use dclab::train::{Event, TrainConfig, train};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -12,12 +12,18 @@ use std::sync::Mutex;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn data(samples: usize, seq_len: usize) -> Prepared {
-    prepare("sample", TokenizerSpec::Char, Some(samples * (seq_len + 1)), seq_len, Path::new("/nonexistent-cache-dir"))
-        .or_else(|_| {
-            let cache = std::env::temp_dir().join("dclab-test-cache");
-            prepare("sample", TokenizerSpec::Char, Some(samples * (seq_len + 1)), seq_len, &cache)
-        })
-        .unwrap()
+    prepare(
+        "sample",
+        TokenizerSpec::Char,
+        Some(samples * (seq_len + 1)),
+        seq_len,
+        Path::new("/nonexistent-cache-dir"),
+    )
+    .or_else(|_| {
+        let cache = std::env::temp_dir().join("dclab-test-cache");
+        prepare("sample", TokenizerSpec::Char, Some(samples * (seq_len + 1)), seq_len, &cache)
+    })
+    .unwrap()
 }
 
 fn config(objective: &str, data: &Prepared, epochs: f64, batch: usize) -> TrainConfig {
@@ -34,7 +40,8 @@ fn config(objective: &str, data: &Prepared, epochs: f64, batch: usize) -> TrainC
 }
 
 fn run(cfg: &TrainConfig, data: &Prepared, out: Option<&Path>) -> dclab::train::RunResult {
-    let objective = parse_objective(&cfg.objective, data.train.seq_len, cfg.seed, cfg.eval_draws).unwrap();
+    let objective =
+        parse_objective(&cfg.objective, data.train.seq_len, cfg.seed, cfg.eval_draws).unwrap();
     let device = select_device("cpu").unwrap();
     train(cfg, objective.as_ref(), data, &device, out, &mut |_| {}).unwrap()
 }
@@ -57,7 +64,10 @@ fn each_objective_overfits_a_single_batch() {
         let cfg = config(objective, &d, 1000.0, 4).with_eval_every(250);
         let r = run(&cfg, &d, None);
         let (first, last) = (r.metrics[0].train_loss, r.metrics.last().unwrap().train_loss);
-        assert!(last < 0.5 * first, "{objective}: train loss {first} -> {last} on one repeated batch");
+        assert!(
+            last < 0.5 * first,
+            "{objective}: train loss {first} -> {last} on one repeated batch"
+        );
         assert_eq!(r.summary.steps, 1000);
         assert_eq!(r.summary.tokens_seen, 1000 * 4 * 33);
     }
@@ -69,7 +79,10 @@ fn a_nan_loss_stops_with_an_error_naming_the_step() {
     let d = data(16, 32);
     let cfg = config("ar", &d, 20.0, 8).with_lr(1e30).with_grad_clip(1e30);
     let objective = parse_objective("ar", 32, 0, 4).unwrap();
-    let err = train(&cfg, objective.as_ref(), &d, &select_device("cpu").unwrap(), None, &mut |_| {}).unwrap_err().to_string();
+    let err =
+        train(&cfg, objective.as_ref(), &d, &select_device("cpu").unwrap(), None, &mut |_| {})
+            .unwrap_err()
+            .to_string();
     assert!(err.contains("at step") && (err.contains("NaN") || err.contains("inf")), "{err}");
 }
 
@@ -89,7 +102,11 @@ fn same_seed_same_curve_and_resume_equals_an_uninterrupted_run() {
         if dropout > 0.0 {
             let mut plain = cfg.clone();
             plain.model.dropout = 0.0;
-            assert_ne!(run(&plain, &d, None).metrics, full.metrics, "{objective}: dropout {dropout} changed nothing");
+            assert_ne!(
+                run(&plain, &d, None).metrics,
+                full.metrics,
+                "{objective}: dropout {dropout} changed nothing"
+            );
         }
 
         let dir = tempfile::tempdir().unwrap();
@@ -111,12 +128,39 @@ fn same_seed_same_curve_and_resume_equals_an_uninterrupted_run() {
         assert_eq!(resumed.summary.best_val_loss, full.summary.best_val_loss);
         let csv = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
         assert_eq!(csv, std::fs::read_to_string(full_dir.path().join("metrics.csv")).unwrap());
-        let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
-        for key in ["objective", "params_total", "params_non_embedding", "unique_tokens", "tokens_seen", "flops", "best_val_loss", "best_val_step", "final_val_loss", "heldout_loss", "tokens_per_second", "device", "seed", "config", "best_val_loss_precise", "final_val_loss_precise", "dropout"] {
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap())
+                .unwrap();
+        for key in [
+            "objective",
+            "params_total",
+            "params_non_embedding",
+            "unique_tokens",
+            "tokens_seen",
+            "flops",
+            "best_val_loss",
+            "best_val_step",
+            "final_val_loss",
+            "heldout_loss",
+            "tokens_per_second",
+            "device",
+            "seed",
+            "config",
+            "best_val_loss_precise",
+            "final_val_loss_precise",
+            "dropout",
+        ] {
             assert!(summary.get(key).is_some_and(|v| !v.is_null()), "summary.json lacks {key}");
         }
-        assert_eq!(resumed.summary.best_val_loss_precise, full.summary.best_val_loss_precise, "{objective}: precise estimate differs after resume");
-        assert_eq!(full.summary.precise_eval_sequences, Some(d.validation.n_samples()), "the precise evaluation covers the whole split");
+        assert_eq!(
+            resumed.summary.best_val_loss_precise, full.summary.best_val_loss_precise,
+            "{objective}: precise estimate differs after resume"
+        );
+        assert_eq!(
+            full.summary.precise_eval_sequences,
+            Some(d.validation.n_samples()),
+            "the precise evaluation covers the whole split"
+        );
     }
 }
 
@@ -133,21 +177,31 @@ fn bf16_mixed_precision_trains_as_f32_does_within_its_rounding() {
             cfg.model.precision = Some(precision);
             let obj = parse_objective(objective, 32, cfg.seed, cfg.eval_draws).unwrap();
             let mut steps = vec![];
-            let run = train(&cfg, obj.as_ref(), &data, &select_device("cpu").unwrap(), None, &mut |e| {
-                if let Event::Step { loss, .. } = e {
-                    steps.push(loss);
-                }
-            })
-            .unwrap();
+            let run =
+                train(&cfg, obj.as_ref(), &data, &select_device("cpu").unwrap(), None, &mut |e| {
+                    if let Event::Step { loss, .. } = e {
+                        steps.push(loss);
+                    }
+                })
+                .unwrap();
             (steps, run.summary)
         };
         let (f32_steps, f32_summary) = losses(Precision::F32);
         let (bf16_steps, bf16_summary) = losses(Precision::Bf16);
-        assert_eq!((f32_summary.precision.as_str(), bf16_summary.precision.as_str()), ("f32", "bf16"));
+        assert_eq!(
+            (f32_summary.precision.as_str(), bf16_summary.precision.as_str()),
+            ("f32", "bf16")
+        );
         assert_eq!(f32_steps.len(), bf16_steps.len());
         let gap = f32_steps.iter().zip(&bf16_steps).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         eprintln!("{objective}: bf16 vs f32 largest step-loss gap {gap:.2e}");
-        assert!(gap > 1e-5 && gap < 5e-3, "{objective}: bf16 and f32 step losses differ by {gap}: {f32_steps:?} vs {bf16_steps:?}");
-        assert!(bf16_steps.last().unwrap() < &(bf16_steps[0] - 0.3), "{objective} did not learn in bf16: {bf16_steps:?}");
+        assert!(
+            gap > 1e-5 && gap < 5e-3,
+            "{objective}: bf16 and f32 step losses differ by {gap}: {f32_steps:?} vs {bf16_steps:?}"
+        );
+        assert!(
+            bf16_steps.last().unwrap() < &(bf16_steps[0] - 0.3),
+            "{objective} did not learn in bf16: {bf16_steps:?}"
+        );
     }
 }

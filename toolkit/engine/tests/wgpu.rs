@@ -4,10 +4,10 @@
 //! Vulkan adapter at all, these tests say so and skip.
 #![cfg(feature = "wgpu")]
 
-use dclab::data::{prepare, Prepared, TokenizerSpec};
-use dclab::model::{select_device, DeviceChoice, ModelConfig};
+use dclab::data::{Prepared, TokenizerSpec, prepare};
+use dclab::model::{DeviceChoice, ModelConfig, select_device};
 use dclab::objective::parse_objective;
-use dclab::train::{train, Event, TrainConfig};
+use dclab::train::{Event, TrainConfig, train};
 use std::sync::Mutex;
 
 /// Largest allowed |loss on wgpu - loss on flex|, nats/token, at every step and evaluation:
@@ -23,7 +23,9 @@ fn wgpu_or_skip() -> Option<DeviceChoice> {
     match select_device("wgpu") {
         Ok(d) => Some(d),
         Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("CI must reach a Vulkan adapter (.ci/run installs mesa-vulkan-drivers and libvulkan1): {e:#}")
+            panic!(
+                "CI must reach a Vulkan adapter (.ci/run installs mesa-vulkan-drivers and libvulkan1): {e:#}"
+            )
         }
         Err(e) => {
             eprintln!("no wgpu adapter here ({e:#}): skipping");
@@ -38,7 +40,12 @@ fn data() -> Prepared {
 }
 
 /// Per-step training losses and the evaluations' validation losses.
-fn losses(objective: &str, data: &Prepared, device: &DeviceChoice, seed: u64) -> (Vec<f64>, Vec<f64>) {
+fn losses(
+    objective: &str,
+    data: &Prepared,
+    device: &DeviceChoice,
+    seed: u64,
+) -> (Vec<f64>, Vec<f64>) {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let model = ModelConfig::new(data.tokenizer.vocab_size(), 64, 4, 2, 32);
     let cfg = TrainConfig::new(model, objective.into())
@@ -77,13 +84,29 @@ fn each_objective_trains_on_wgpu_as_on_flex() {
         let (gpu_steps, gpu_evals) = losses(objective, &data, &gpu, 7);
         let (other_seed, _) = losses(objective, &data, &cpu, 8);
         let gap_seeds = max_gap(&flex_steps, &other_seed);
-        assert!(gap_seeds > 100.0 * TOLERANCE, "{objective}: seeds 7 and 8 differ by only {gap_seeds}: the comparison would not see a difference");
+        assert!(
+            gap_seeds > 100.0 * TOLERANCE,
+            "{objective}: seeds 7 and 8 differ by only {gap_seeds}: the comparison would not see a difference"
+        );
         assert_eq!(flex_steps.len(), 12);
-        assert!(flex_steps[11] < flex_steps[0] - 0.3, "{objective} did not learn on flex: {flex_steps:?}");
-        let (gap_steps, gap_evals) = (max_gap(&flex_steps, &gpu_steps), max_gap(&flex_evals, &gpu_evals));
-        eprintln!("{objective} on {}: largest gap {gap_steps:.2e} (steps), {gap_evals:.2e} (evaluations); another seed: {gap_seeds:.2e}", gpu.name);
-        assert!(gap_steps <= TOLERANCE, "{objective}: step losses differ by {gap_steps}: flex {flex_steps:?} vs wgpu {gpu_steps:?}");
-        assert!(gap_evals <= TOLERANCE, "{objective}: validation losses differ by {gap_evals}: flex {flex_evals:?} vs wgpu {gpu_evals:?}");
+        assert!(
+            flex_steps[11] < flex_steps[0] - 0.3,
+            "{objective} did not learn on flex: {flex_steps:?}"
+        );
+        let (gap_steps, gap_evals) =
+            (max_gap(&flex_steps, &gpu_steps), max_gap(&flex_evals, &gpu_evals));
+        eprintln!(
+            "{objective} on {}: largest gap {gap_steps:.2e} (steps), {gap_evals:.2e} (evaluations); another seed: {gap_seeds:.2e}",
+            gpu.name
+        );
+        assert!(
+            gap_steps <= TOLERANCE,
+            "{objective}: step losses differ by {gap_steps}: flex {flex_steps:?} vs wgpu {gpu_steps:?}"
+        );
+        assert!(
+            gap_evals <= TOLERANCE,
+            "{objective}: validation losses differ by {gap_evals}: flex {flex_evals:?} vs wgpu {gpu_evals:?}"
+        );
     }
 }
 

@@ -56,7 +56,10 @@ impl Lab {
             Some(b) => Lab::at(Path::new(&b)).map_err(|e| Error(format!("DCLAB_BIN: {e}"))),
             None => match Self::workspace_build() {
                 Some(b) => Lab::at(&b),
-                None => Err(Error(format!("the dclab engine is not built: run `{BUILD}` in {} (or set DCLAB_BIN to a dclab binary)", workspace().display()))),
+                None => Err(Error(format!(
+                    "the dclab engine is not built: run `{BUILD}` in {} (or set DCLAB_BIN to a dclab binary)",
+                    workspace().display()
+                ))),
             },
         }
     }
@@ -64,7 +67,10 @@ impl Lab {
     /// The engine at `bin`.
     pub fn at(bin: &Path) -> Result<Lab, Error> {
         if !bin.is_file() {
-            return Err(Error(format!("{} is not a file: build the engine with `{BUILD}` (it lands in target/release/dclab)", bin.display())));
+            return Err(Error(format!(
+                "{} is not a file: build the engine with `{BUILD}` (it lands in target/release/dclab)",
+                bin.display()
+            )));
         }
         Ok(Lab { bin: bin.to_path_buf(), device: None })
     }
@@ -97,7 +103,11 @@ impl Lab {
     pub fn run<J: Job>(&self, job: J) -> Result<Shown<J::Value>, Error> {
         let mut args = job.args();
         // The lab's device applies to jobs that train or score a model and chose none.
-        if let Some(d) = self.device.as_ref().filter(|_| takes_device(&args) && !args.iter().any(|a| a == "--device")) {
+        if let Some(d) = self
+            .device
+            .as_ref()
+            .filter(|_| takes_device(&args) && !args.iter().any(|a| a == "--device"))
+        {
             args.extend(["--device".to_string(), d.clone()]);
         }
         let reply: Reply<J::Value> = self.call(&args).inspect_err(say)?;
@@ -135,9 +145,18 @@ impl Lab {
         let status = child.wait().map_err(|e| Error(format!("{what}: {e}")))?;
         drop(stdin);
         log_call(&what, started);
-        let out = reader.join().expect("reader thread").map_err(|e| Error(format!("{what}: reading its output: {e}")))?;
+        let out = reader
+            .join()
+            .expect("reader thread")
+            .map_err(|e| Error(format!("{what}: reading its output: {e}")))?;
         if !status.success() {
-            let reason = tail.iter().rev().find(|l| l.starts_with("error")).or(tail.last()).cloned().unwrap_or_else(|| format!("exit status {status}"));
+            let reason = tail
+                .iter()
+                .rev()
+                .find(|l| l.starts_with("error"))
+                .or(tail.last())
+                .cloned()
+                .unwrap_or_else(|| format!("exit status {status}"));
             return Err(Error(format!("{what} failed: {reason}")));
         }
         serde_json::from_str(out.trim()).map_err(|e| Error(format!("{what}: the engine's reply is not what this crate reads ({e}); is {} from this checkout?", self.bin.display())))
@@ -153,12 +172,17 @@ fn say(e: &Error) {
 /// The commands that take `--device`.
 fn takes_device(args: &[String]) -> bool {
     matches!(args.first().map(String::as_str), Some("train" | "sweep" | "study" | "sample"))
-        || (args.first().map(String::as_str) == Some("diffusion") && args.get(1).map(String::as_str) == Some("bound"))
+        || (args.first().map(String::as_str) == Some("diffusion")
+            && args.get(1).map(String::as_str) == Some("bound"))
 }
 
 /// The checkout this crate was compiled in.
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// With `DCLAB_LAB_LOG` set, appends one JSON line per engine call (command, start and end in
@@ -166,7 +190,9 @@ fn workspace() -> PathBuf {
 /// what the bindings and evcxr add.
 fn log_call(what: &str, started: std::time::SystemTime) {
     let Some(path) = std::env::var_os("DCLAB_LAB_LOG") else { return };
-    let secs = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let secs = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    };
     let line = serde_json::json!({ "command": what, "start": secs(started), "end": secs(std::time::SystemTime::now()) });
     use std::io::Write;
     if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {

@@ -3,7 +3,8 @@
 
 use crate::engine::Job;
 use dclab_types::{
-    BoundPoint, CorpusStats, CritReport, DeltaMap, FitReport, LawParams, MaskDraw, RunReport, Sample, StudyReport, SweepReport, ValueCurve,
+    BoundPoint, CorpusStats, CritReport, DeltaMap, FitReport, LawParams, MaskDraw, RunReport,
+    Sample, StudyReport, SweepReport, ValueCurve,
 };
 
 /// Command-line flags in the order they were set; setting one again replaces it.
@@ -319,7 +320,11 @@ impl Job for Fit {
     fn args(&self) -> Vec<String> {
         let mut f = self.flags.clone();
         if !f.has("--out") {
-            f.set("--out", default_out("fit", &[vec![self.runs.clone()], self.flags.args()].concat()) + ".json");
+            f.set(
+                "--out",
+                default_out("fit", &[vec![self.runs.clone()], self.flags.args()].concat())
+                    + ".json",
+            );
         }
         [vec!["fit".to_string(), self.runs.clone()], f.args()].concat()
     }
@@ -327,7 +332,10 @@ impl Job for Fit {
 
 /// Law constants as the engine's command line takes them (`a=..,b=..,...`), exactly.
 pub fn law_arg(p: &LawParams) -> String {
-    format!("a={:e},b={:e},e={:e},alpha={:e},beta={:e},R_D_star={:e},R_N_star={:e}", p.a, p.b, p.e, p.alpha, p.beta, p.r_d_star, p.r_n_star)
+    format!(
+        "a={:e},b={:e},e={:e},alpha={:e},beta={:e},R_D_star={:e},R_N_star={:e}",
+        p.a, p.b, p.e, p.alpha, p.beta, p.r_d_star, p.r_n_star
+    )
 }
 
 /// `dclab crit`: C_crit(U) from an AR law and a diffusion law, with DBA's line.

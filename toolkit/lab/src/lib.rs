@@ -21,9 +21,11 @@ mod show;
 
 pub use dclab_types as types;
 pub use dclab_types::{
-    Analysis, BoundPoint, CorpusStats, CritReport, DeltaMap, FitReport, LawParams, MaskDraw, MetricsRow, RunReport, RunRow, Sample,
-    StudyReport, Summary, SweepReport, ValueCurve,
+    Analysis, BoundPoint, CorpusStats, CritReport, DeltaMap, FitReport, LawParams, MaskDraw,
+    MetricsRow, RunReport, RunRow, Sample, StudyReport, Summary, SweepReport, ValueCurve,
 };
 pub use engine::{Error, Job, Lab};
-pub use jobs::{law_arg, Bound, Crit, DataStats, Fit, Map, Masks, Samples, Study, Sweep, Train, ValueLeft};
-pub use show::{show, Shown};
+pub use jobs::{
+    Bound, Crit, DataStats, Fit, Map, Masks, Samples, Study, Sweep, Train, ValueLeft, law_arg,
+};
+pub use show::{Shown, show};

@@ -18,15 +18,35 @@ fn a_notebook_dep_on_the_bindings_lists_at_most_30_packages() {
     .unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let o = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--filter-platform", "x86_64-unknown-linux-gnu", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            "x86_64-unknown-linux-gnu",
+            "--manifest-path",
+        ])
         .arg(dir.join("Cargo.toml"))
         .output()
         .expect("cargo metadata runs");
     assert!(o.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&o.stderr));
     let meta: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let names: Vec<String> = meta["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).filter(|n| n != "scratch").collect();
-    assert!(names.contains(&"dclab-lab".to_string()) && names.contains(&"dclab-types".to_string()), "{names:?}");
-    assert!(names.len() <= 30, "{} packages in the bindings' graph (at most 30): {names:?}", names.len());
+    let names: Vec<String> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .filter(|n| n != "scratch")
+        .collect();
+    assert!(
+        names.contains(&"dclab-lab".to_string()) && names.contains(&"dclab-types".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.len() <= 30,
+        "{} packages in the bindings' graph (at most 30): {names:?}",
+        names.len()
+    );
     for heavy in ["burn", "polars", "plotly", "ndarray", "tokenizers", "dclab"] {
         assert!(!names.iter().any(|n| n == heavy), "{heavy} is in the bindings' graph: {names:?}");
     }

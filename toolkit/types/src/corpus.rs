@@ -43,12 +43,32 @@ pub struct CorpusStats {
 
 impl fmt::Display for CorpusStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "corpus {}: {} bytes, {} works, {} documents", self.corpus, self.bytes, self.works, self.documents)?;
-        writeln!(f, "  train      {:>6} documents {:>11} bytes", self.train_documents, self.train_bytes)?;
-        writeln!(f, "  validation {:>6} documents {:>11} bytes", self.validation_documents, self.validation_bytes)?;
-        writeln!(f, "  {:<10} {:>7} {:>12} {:>12} {:>10}", "tokenizer", "vocab", "train tok", "val tok", "bytes/tok")?;
+        writeln!(
+            f,
+            "corpus {}: {} bytes, {} works, {} documents",
+            self.corpus, self.bytes, self.works, self.documents
+        )?;
+        writeln!(
+            f,
+            "  train      {:>6} documents {:>11} bytes",
+            self.train_documents, self.train_bytes
+        )?;
+        writeln!(
+            f,
+            "  validation {:>6} documents {:>11} bytes",
+            self.validation_documents, self.validation_bytes
+        )?;
+        writeln!(
+            f,
+            "  {:<10} {:>7} {:>12} {:>12} {:>10}",
+            "tokenizer", "vocab", "train tok", "val tok", "bytes/tok"
+        )?;
         for t in &self.tokenizers {
-            writeln!(f, "  {:<10} {:>7} {:>12} {:>12} {:>10.3}", t.tokenizer, t.vocab_size, t.train_tokens, t.validation_tokens, t.bytes_per_token)?;
+            writeln!(
+                f,
+                "  {:<10} {:>7} {:>12} {:>12} {:>10.3}",
+                t.tokenizer, t.vocab_size, t.train_tokens, t.validation_tokens, t.bytes_per_token
+            )?;
         }
         Ok(())
     }

@@ -117,12 +117,20 @@ impl Summary {
     /// The best loss the study compares and its standard error: the precise re-evaluation when
     /// the run has one, else the curve's best (its standard error unknown: NaN).
     pub fn best_loss(&self) -> (f64, f64) {
-        precise_or(self.best_val_loss_precise, self.best_val_loss_precise_stderr, (self.best_val_loss, f64::NAN))
+        precise_or(
+            self.best_val_loss_precise,
+            self.best_val_loss_precise_stderr,
+            (self.best_val_loss, f64::NAN),
+        )
     }
 
     /// The final loss and its standard error, precise when the run has it.
     pub fn final_loss(&self) -> (f64, f64) {
-        precise_or(self.final_val_loss_precise, self.final_val_loss_precise_stderr, (self.final_val_loss, self.final_val_loss_stderr))
+        precise_or(
+            self.final_val_loss_precise,
+            self.final_val_loss_precise_stderr,
+            (self.final_val_loss, self.final_val_loss_stderr),
+        )
     }
 }
 

@@ -197,9 +197,15 @@ impl Analysis {
     /// The crossover status at a U of the study, in words.
     pub fn crossover_words(status: CrossoverStatus, c: Option<f64>) -> String {
         match (status, c) {
-            (CrossoverStatus::Crossover, Some(c)) => format!("diffusion overtakes AR above {c:.3e} FLOPs"),
-            (CrossoverStatus::DiffusionAlwaysBetter, _) => "diffusion is better at every compute searched (from 1e6 FLOPs)".into(),
-            _ => "AR stays better at every compute searched (up to 1e30 FLOPs): no crossover".into(),
+            (CrossoverStatus::Crossover, Some(c)) => {
+                format!("diffusion overtakes AR above {c:.3e} FLOPs")
+            }
+            (CrossoverStatus::DiffusionAlwaysBetter, _) => {
+                "diffusion is better at every compute searched (from 1e6 FLOPs)".into()
+            }
+            _ => {
+                "AR stays better at every compute searched (up to 1e30 FLOPs): no crossover".into()
+            }
         }
     }
 }

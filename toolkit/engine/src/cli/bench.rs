@@ -4,9 +4,9 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use dclab::model::{preset, select_device, ModelConfig, Precision};
+use dclab::model::{ModelConfig, Precision, preset, select_device};
 use dclab::objective::parse_objective;
-use dclab::train::{throughput, TrainConfig};
+use dclab::train::{TrainConfig, throughput};
 
 /// Benchmarks of the training step.
 #[derive(Subcommand)]
@@ -54,7 +54,12 @@ pub fn run(c: BenchCommand) -> Result<()> {
         let (d, heads, layers) = preset(&model.replace(':', ","))?;
         for objective in a.objectives.split(',') {
             let obj = parse_objective(objective, a.seq_len, 0, 1)?;
-            let cfg = TrainConfig::new(ModelConfig::new(a.vocab, d, heads, layers, a.seq_len).with_precision(Some(a.precision)), objective.into()).with_batch_size(a.batch_size);
+            let cfg = TrainConfig::new(
+                ModelConfig::new(a.vocab, d, heads, layers, a.seq_len)
+                    .with_precision(Some(a.precision)),
+                objective.into(),
+            )
+            .with_batch_size(a.batch_size);
             eprintln!("bench: {model} {objective} on {} ...", device.name);
             let t = throughput(&cfg, obj.as_ref(), &device, a.warmup, a.steps, a.loss_every)?;
             let mut v = serde_json::to_value(&t)?;

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Subcommand;
-use dclab::data::{self, cache_dir, CorpusName, FetchOptions, TokenizerSpec};
+use dclab::data::{self, CorpusName, FetchOptions, TokenizerSpec, cache_dir};
 use std::path::PathBuf;
 
 /// Subcommands of `dclab data`.
@@ -49,7 +49,13 @@ pub fn run(command: DataCommand, out: super::out::Out) -> Result<()> {
             for name in names {
                 let r = data::fetch(name, &opts)?;
                 let verb = if r.installed_now { "installed" } else { "already installed" };
-                println!("{}: {verb}, {} works, {} bytes, in {}", r.corpus, r.works, r.bytes, r.path.display());
+                println!(
+                    "{}: {verb}, {} works, {} bytes, in {}",
+                    r.corpus,
+                    r.works,
+                    r.bytes,
+                    r.path.display()
+                );
             }
         }
         DataCommand::List { cache } => {

@@ -2,13 +2,13 @@
 //! masked diffusion objective, as commands.
 
 use super::out::Out;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use dclab::data::{cache_dir, prepare, TokenizerSpec};
 use dclab::data::shuffle::SplitMix64;
+use dclab::data::{TokenizerSpec, cache_dir, prepare};
 use dclab::model::select_device;
 use dclab::objective::MaskedDiffusion;
-use dclab::train::{checkpoint, evaluate, Summary, TrainConfig};
+use dclab::train::{Summary, TrainConfig, checkpoint, evaluate};
 use dclab_types::{BoundPoint, MaskDraw};
 use std::path::PathBuf;
 
@@ -65,9 +65,18 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
             if let Some(bad) = t.iter().find(|t| !(0.0..=1.0).contains(*t)) {
                 bail!("--t must be in [0, 1], got {bad}");
             }
-            let data = prepare(&corpus, tokenizer, Some((seq_len + 1) * 16), seq_len, &cache.unwrap_or_else(cache_dir))?;
+            let data = prepare(
+                &corpus,
+                tokenizer,
+                Some((seq_len + 1) * 16),
+                seq_len,
+                &cache.unwrap_or_else(cache_dir),
+            )?;
             if sequence >= data.validation.n_samples() {
-                bail!("--sequence {sequence}: the validation set has {} sequences of {seq_len}", data.validation.n_samples());
+                bail!(
+                    "--sequence {sequence}: the validation set has {} sequences of {seq_len}",
+                    data.validation.n_samples()
+                );
             }
             let tok = &data.tokenizer;
             let mask_id = tok.vocab_size() as u32; // the one extra embedding row diffusion adds
@@ -77,36 +86,79 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
             let mut draws = vec![];
             for &t in &t {
                 let m = objective.mask(&[&x[..]], &[t], mask_id, &mut rng);
-                let shown = m.inputs[0].iter().map(|&i| if i == mask_id { Ok("_".to_string()) } else { tok.decode(&[i]) }).collect::<Result<String>>()?;
+                let shown = m.inputs[0]
+                    .iter()
+                    .map(|&i| if i == mask_id { Ok("_".to_string()) } else { tok.decode(&[i]) })
+                    .collect::<Result<String>>()?;
                 let masked = m.inputs[0].iter().filter(|&&i| i == mask_id).count();
                 draws.push(MaskDraw { t, p: objective.p(t), masked, tokens: x.len(), shown });
             }
             for d in &draws {
-                o.line(&format!("t = {:.2}, p = {:.3}, {}/{} masked: {:?}", d.t, d.p, d.masked, d.tokens, d.shown));
+                o.line(&format!(
+                    "t = {:.2}, p = {:.3}, {}/{} masked: {:?}",
+                    d.t, d.p, d.masked, d.tokens, d.shown
+                ));
             }
             o.reply(&draws, || dclab::viz::views::masks(&draws))
         }
         DiffusionCommand::Bound { run, draws, sequences, batch_size, seed, device, cache } => {
             if let Some(k) = draws.iter().find(|&&k| k < 2) {
-                bail!("--draws must each be at least 2 (one draw gives no variance estimate), got {k}");
+                bail!(
+                    "--draws must each be at least 2 (one draw gives no variance estimate), got {k}"
+                );
             }
-            let read = |name: &str| std::fs::read_to_string(run.join(name)).with_context(|| format!("{} is not a finished run folder (no {name})", run.display()));
-            let summary: Summary = serde_json::from_str(&read("summary.json")?).context("reading summary.json")?;
+            let read = |name: &str| {
+                std::fs::read_to_string(run.join(name)).with_context(|| {
+                    format!("{} is not a finished run folder (no {name})", run.display())
+                })
+            };
+            let summary: Summary =
+                serde_json::from_str(&read("summary.json")?).context("reading summary.json")?;
             if summary.objective != "diffusion" {
-                bail!("{} trained `{}`: the bound is the diffusion objective's", run.display(), summary.objective);
+                bail!(
+                    "{} trained `{}`: the bound is the diffusion objective's",
+                    run.display(),
+                    summary.objective
+                );
             }
-            let tc: TrainConfig = serde_json::from_str(&read("config.json")?).context("reading config.json")?;
+            let tc: TrainConfig =
+                serde_json::from_str(&read("config.json")?).context("reading config.json")?;
             let tokenizer: TokenizerSpec = summary.tokenizer.parse()?;
-            let data = prepare(&summary.corpus, tokenizer, Some((summary.seq_len + 1) * 16), summary.seq_len, &cache.unwrap_or_else(cache_dir))?;
+            let data = prepare(
+                &summary.corpus,
+                tokenizer,
+                Some((summary.seq_len + 1) * 16),
+                summary.seq_len,
+                &cache.unwrap_or_else(cache_dir),
+            )?;
             let device = select_device(&device)?;
-            let model = checkpoint::load_model(&run.join("checkpoints").join("best"), &tc.model, &device.device)?;
+            let model = checkpoint::load_model(
+                &run.join("checkpoints").join("best"),
+                &tc.model,
+                &device.device,
+            )?;
             let mut points = vec![];
             for &k in &draws {
                 let objective = MaskedDiffusion { eval_draws: k, ..Default::default() };
-                let r = evaluate(&objective, &model, &data.validation, sequences, batch_size, seed, &device.device);
-                let n = if sequences == 0 { data.validation.n_samples() } else { sequences.min(data.validation.n_samples()) };
+                let r = evaluate(
+                    &objective,
+                    &model,
+                    &data.validation,
+                    sequences,
+                    batch_size,
+                    seed,
+                    &device.device,
+                );
+                let n = if sequences == 0 {
+                    data.validation.n_samples()
+                } else {
+                    sequences.min(data.validation.n_samples())
+                };
                 let p = BoundPoint { draws: k, sequences: n, loss: r.loss, stderr: r.stderr };
-                o.line(&format!("K = {:2}: bound {:.4} ± {:.4} nats/token on {n} sequences", k, p.loss, p.stderr));
+                o.line(&format!(
+                    "K = {:2}: bound {:.4} ± {:.4} nats/token on {n} sequences",
+                    k, p.loss, p.stderr
+                ));
                 points.push(p);
             }
             o.reply(&points, || dclab::viz::views::bound(&points))

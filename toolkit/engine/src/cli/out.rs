@@ -47,7 +47,10 @@ pub fn exit_with_stdin() {
                     // The notebook's end of stderr may be gone too: eprintln! would panic on
                     // the broken pipe and this thread would die without exiting.
                     use std::io::Write;
-                    let _ = writeln!(std::io::stderr(), "dclab: stdin closed (the notebook stopped): exiting");
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "dclab: stdin closed (the notebook stopped): exiting"
+                    );
                     std::process::exit(130);
                 }
                 Ok(_) => {}

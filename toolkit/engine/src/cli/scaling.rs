@@ -139,14 +139,25 @@ fn fit_runs(a: &FitArgs) -> Result<Runs> {
     }
     let rows = dclab::sweep::table::read(&a.runs)?;
     if rows.is_empty() {
-        bail!("{} holds no sweep table (runs.parquet): give a sweep or study folder, or a runs table", a.runs.display());
+        bail!(
+            "{} holds no sweep table (runs.parquet): give a sweep or study folder, or a runs table",
+            a.runs.display()
+        );
     }
     let families = dclab::viz::figures::families(&rows);
     let Some(family) = &a.family else {
-        bail!("{} is a sweep folder: name the family to fit with --family ({})", a.runs.display(), families.join(", "));
+        bail!(
+            "{} is a sweep folder: name the family to fit with --family ({})",
+            a.runs.display(),
+            families.join(", ")
+        );
     };
     if !families.contains(family) {
-        bail!("{} has no runs of family `{family}` (it has {})", a.runs.display(), families.join(", "));
+        bail!(
+            "{} has no runs of family `{family}` (it has {})",
+            a.runs.display(),
+            families.join(", ")
+        );
     }
     let rows: Vec<_> = rows.into_iter().filter(|r| &r.point.family == family).collect();
     let loss = |r: &dclab::sweep::RunRow| match a.loss.as_str() {
@@ -198,16 +209,27 @@ pub fn fit(a: FitArgs, o: Out) -> Result<()> {
     write_json_atomic(&a.out, &rep)?;
     let p = rep.params;
     o.line(&format!("runs {}  starts {} (failed {})", rep.n_runs, rep.starts, rep.starts_failed));
-    o.line(&format!("E {:.6}  A {:.4}  B {:.4}  alpha {:.6}  beta {:.6}", rep.big_e, rep.big_a, rep.big_b, p.alpha, p.beta));
+    o.line(&format!(
+        "E {:.6}  A {:.4}  B {:.4}  alpha {:.6}  beta {:.6}",
+        rep.big_e, rep.big_a, rep.big_b, p.alpha, p.beta
+    ));
     o.line(&format!("R_D* {:.6}  R_N* {:.6}", p.r_d_star, p.r_n_star));
-    o.line(&format!("R^2 {:.6}  Huber objective {:.8}  RMSE(log) {:.6}", rep.r2, rep.huber_objective, rep.rmse_log));
+    o.line(&format!(
+        "R^2 {:.6}  Huber objective {:.8}  RMSE(log) {:.6}",
+        rep.r2, rep.huber_objective, rep.rmse_log
+    ));
     for (k, [lo, hi]) in &rep.ci {
         o.line(&format!("  {:.0}% CI {k}: [{lo:.6}, {hi:.6}]", rep.bootstrap.level * 100.0));
     }
     if let Some(f) = rep.flatness.r_d_star.iter().find(|f| f.tol == 1e-6) {
-        o.line(&format!("objective within 1e-6 of the fit's for R_D* in [{:.4}, {:.4}] (R_N* re-minimised)", f.lo, f.hi));
+        o.line(&format!(
+            "objective within 1e-6 of the fit's for R_D* in [{:.4}, {:.4}] (R_N* re-minimised)",
+            f.lo, f.hi
+        ));
     }
-    if let Some([v, obj]) = rep.profile_r_d_star.iter().copied().min_by(|a, b| a[1].total_cmp(&b[1])) {
+    if let Some([v, obj]) =
+        rep.profile_r_d_star.iter().copied().min_by(|a, b| a[1].total_cmp(&b[1]))
+    {
         if obj < rep.huber_objective - 1e-12 {
             o.line(&format!("the profile over R_D* goes lower: objective {obj:.8} at R_D* = {v:.4} (this fit is a local minimum)"));
         }
@@ -222,15 +244,26 @@ pub fn law(c: LawCommand, o: Out) -> Result<()> {
             let epochs: Vec<f64> = (0..=60).map(|i| 10f64.powf(i as f64 / 20.0)).collect();
             let mut out = vec![];
             for c in &curves {
-                let (name, r) = parse_assignment(c).map_err(|e| anyhow::anyhow!("--curve {c}: {e:#} (expected NAME=R_D*)"))?;
+                let (name, r) = parse_assignment(c)
+                    .map_err(|e| anyhow::anyhow!("--curve {c}: {e:#} (expected NAME=R_D*)"))?;
                 if !(r > 0.0) {
                     bail!("--curve {c}: R_D* must be positive");
                 }
-                let value_left = epochs.iter().map(|&e| dclab::scaling::law::value_left(e, r)).collect();
-                out.push(dclab_types::ValueCurve { name, r_d_star: r, epochs: epochs.clone(), value_left });
+                let value_left =
+                    epochs.iter().map(|&e| dclab::scaling::law::value_left(e, r)).collect();
+                out.push(dclab_types::ValueCurve {
+                    name,
+                    r_d_star: r,
+                    epochs: epochs.clone(),
+                    value_left,
+                });
             }
             for c in &out {
-                o.line(&format!("{}: D'/D = {:.3} at E = 16", c.name, dclab::scaling::law::value_left(16.0, c.r_d_star)));
+                o.line(&format!(
+                    "{}: D'/D = {:.3} at E = 16",
+                    c.name,
+                    dclab::scaling::law::value_left(16.0, c.r_d_star)
+                ));
             }
             o.reply(&out, || dclab::viz::views::value_left(&out))
         }
@@ -243,9 +276,15 @@ pub fn law(c: LawCommand, o: Out) -> Result<()> {
                 Ok((0..=n).map(|i| r[0] + (r[1] - r[0]) * i as f64 / n as f64).collect())
             };
             let (lc, lu) = (steps(&log10_c, 40)?, steps(&log10_u, 24)?);
-            let pow = |v: &[f64]| ndarray::Array1::from(v.iter().map(|x| 10f64.powf(*x)).collect::<Vec<_>>());
+            let pow = |v: &[f64]| {
+                ndarray::Array1::from(v.iter().map(|x| 10f64.powf(*x)).collect::<Vec<_>>())
+            };
             let grid = dclab::scaling::crit::delta_loss_grid(&ar, &diffusion, &pow(&lc), &pow(&lu));
-            let map = dclab_types::DeltaMap { log10_c: lc, log10_u: lu, delta: grid.outer_iter().map(|r| r.to_vec()).collect() };
+            let map = dclab_types::DeltaMap {
+                log10_c: lc,
+                log10_u: lu,
+                delta: grid.outer_iter().map(|r| r.to_vec()).collect(),
+            };
             let v = dclab::viz::views::delta_map(&map);
             if !o.json {
                 o.line(&v.text); // the reply carries it otherwise
@@ -263,13 +302,31 @@ pub fn law(c: LawCommand, o: Out) -> Result<()> {
             if residuals {
                 o.line("params,tokens,unique_tokens,val_loss,predicted,log_residual");
                 for r in &g.residuals {
-                    o.line(&format!("{},{},{},{},{:.6},{:.6}", r.params, r.tokens, r.unique_tokens, r.val_loss, r.predicted, r.log_residual));
+                    o.line(&format!(
+                        "{},{},{},{},{:.6},{:.6}",
+                        r.params,
+                        r.tokens,
+                        r.unique_tokens,
+                        r.val_loss,
+                        r.predicted,
+                        r.log_residual
+                    ));
                 }
             }
             o.reply(&g, || {
-                let rows = [("runs", g.n_runs.to_string()), ("R^2", format!("{:.6}", g.r2)), ("Huber objective", format!("{:.8}", g.huber_objective)), ("RMSE(log)", format!("{:.6}", g.rmse_log))];
-                let body: Vec<Vec<String>> = rows.iter().map(|(k, v)| vec![k.to_string(), v.clone()]).collect();
-                dclab::viz::views::view(None, dclab::viz::table("law-eval", &["", "value"], &body), format!("R^2 {:.6} on {} runs", g.r2, g.n_runs))
+                let rows = [
+                    ("runs", g.n_runs.to_string()),
+                    ("R^2", format!("{:.6}", g.r2)),
+                    ("Huber objective", format!("{:.8}", g.huber_objective)),
+                    ("RMSE(log)", format!("{:.6}", g.rmse_log)),
+                ];
+                let body: Vec<Vec<String>> =
+                    rows.iter().map(|(k, v)| vec![k.to_string(), v.clone()]).collect();
+                dclab::viz::views::view(
+                    None,
+                    dclab::viz::table("law-eval", &["", "value"], &body),
+                    format!("R^2 {:.6} on {} runs", g.r2, g.n_runs),
+                )
             })
         }
     }
@@ -284,16 +341,27 @@ pub fn crit(a: CritArgs, o: Out) -> Result<()> {
     if let Some(u) = a.unique_tokens.iter().find(|u| !(u.is_finite() && **u > 0.0)) {
         bail!("unique tokens must be positive, got {u}");
     }
-    let rep = critical_compute(&ar, &diffusion, &a.unique_tokens, &CritOptions { c_min: a.c_min, c_max: a.c_max });
+    let rep = critical_compute(
+        &ar,
+        &diffusion,
+        &a.unique_tokens,
+        &CritOptions { c_min: a.c_min, c_max: a.c_max },
+    );
     for w in &rep.warnings {
         eprintln!("warning: {w}");
     }
-    o.line(&format!("{:>14}  {:>12}  {:>12}  {:>10}  {:>10}  status", "U (tokens)", "C_crit", "DBA line", "N_AR", "N_diff"));
+    o.line(&format!(
+        "{:>14}  {:>12}  {:>12}  {:>10}  {:>10}  status",
+        "U (tokens)", "C_crit", "DBA line", "N_AR", "N_diff"
+    ));
     for r in &rep.rows {
         let c = r.c_crit.map_or("-".to_string(), |c| format!("{c:.3e}"));
         let na = r.ar.map_or("-".to_string(), |p| format!("{:.3e}", p.n));
         let nd = r.diffusion.map_or("-".to_string(), |p| format!("{:.3e}", p.n));
-        o.line(&format!("{:>14.4e}  {c:>12}  {:>12.3e}  {na:>10}  {nd:>10}  {:?}", r.unique_tokens, r.dba_c_crit, r.status));
+        o.line(&format!(
+            "{:>14.4e}  {c:>12}  {:>12.3e}  {na:>10}  {nd:>10}  {:?}",
+            r.unique_tokens, r.dba_c_crit, r.status
+        ));
     }
     match rep.power_law {
         Some(p) => o.line(&format!(

@@ -33,21 +33,34 @@ pub struct StudyArgs {
 
 pub fn run(a: StudyArgs, out: Out) -> Result<()> {
     let (spec, command) = match (&a.spec, &a.toml) {
-        (Some(p), _) => (SweepSpec::read(p)?, format!("dclab study --spec {} --out {}", p.display(), a.out.display())),
+        (Some(p), _) => (
+            SweepSpec::read(p)?,
+            format!("dclab study --spec {} --out {}", p.display(), a.out.display()),
+        ),
         (None, Some(t)) => {
             let spec = SweepSpec::from_toml(t)?;
-            let command = format!("dclab study --toml '<spec {}>' --out {}", spec.name, a.out.display());
+            let command =
+                format!("dclab study --toml '<spec {}>' --out {}", spec.name, a.out.display());
             (spec, command)
         }
-        (None, None) => (preset(&a.preset)?, format!("dclab study --preset {} --out {}", a.preset, a.out.display())),
+        (None, None) => (
+            preset(&a.preset)?,
+            format!("dclab study --preset {} --out {}", a.preset, a.out.display()),
+        ),
     };
-    let opts = SweepOptions { device: a.device, cache: a.cache.unwrap_or_else(cache_dir), shard: None };
+    let opts =
+        SweepOptions { device: a.device, cache: a.cache.unwrap_or_else(cache_dir), shard: None };
     let mut report = reporter(out);
     let study = run_study(&spec, &a.out, &opts, &command, &mut report)?;
     if !out.json {
         println!("\n{}", study.summary);
     }
-    out.line(&format!("wrote {} and {} ({:.0} s)", study.report.display(), a.out.join("summary.md").display(), study.wall_seconds));
+    out.line(&format!(
+        "wrote {} and {} ({:.0} s)",
+        study.report.display(),
+        a.out.join("summary.md").display(),
+        study.wall_seconds
+    ));
     let rep = dclab_types::StudyReport {
         dir: a.out.display().to_string(),
         rows: study.rows,

@@ -4,7 +4,10 @@ use super::out::Out;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use dclab::data::cache_dir;
-use dclab::sweep::{self, parse_shard, run_sweep, slurm::absolute, SlurmOptions, SweepEvent, SweepOptions, SweepSpec};
+use dclab::sweep::{
+    self, SlurmOptions, SweepEvent, SweepOptions, SweepSpec, parse_shard, run_sweep,
+    slurm::absolute,
+};
 use dclab::train::Event;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -104,10 +107,18 @@ pub fn run(c: SweepCommand, out: Out) -> Result<()> {
                 out.line(&format!("{}: no plan and no finished run yet (a sweep still preparing its data, or not a sweep folder): skipped", d.display()));
             }
             if !merged.missing_shards.is_empty() {
-                out.line(&format!("shards not merged (not started yet, or not given): {}", merged.missing_shards.join(", ")));
+                out.line(&format!(
+                    "shards not merged (not started yet, or not given): {}",
+                    merged.missing_shards.join(", ")
+                ));
             }
             let rows = merged.rows;
-            out.line(&format!("merged {} runs from {} folders into {}", rows.len(), a.dirs.len(), a.out.display()));
+            out.line(&format!(
+                "merged {} runs from {} folders into {}",
+                rows.len(),
+                a.dirs.len(),
+                a.out.display()
+            ));
             Ok(())
         }
         (None, a) => run_spec(a, out),
@@ -118,15 +129,27 @@ fn run_spec(a: SweepArgs, o: Out) -> Result<()> {
     let spec = match (&a.spec, &a.toml) {
         (Some(p), _) => SweepSpec::read(p)?,
         (None, Some(t)) => SweepSpec::from_toml(t)?,
-        (None, None) => anyhow::bail!("give a spec and a folder (dclab sweep SPEC --out DIR) or a subcommand (slurm, merge)"),
+        (None, None) => anyhow::bail!(
+            "give a spec and a folder (dclab sweep SPEC --out DIR) or a subcommand (slurm, merge)"
+        ),
     };
     let Some(dir) = a.out else { anyhow::bail!("give the sweep folder: --out DIR") };
     let shard = a.shard.as_deref().map(parse_shard).transpose()?;
     let opts = SweepOptions { device: a.device, cache: a.cache.unwrap_or_else(cache_dir), shard };
     let mut report = reporter(o);
     let r = run_sweep(&spec, &dir, &opts, &mut report)?;
-    o.line(&format!("{} runs trained, {} already done; table {}", r.ran, r.skipped, sweep::table::parquet_path(&r.dir).display()));
-    let rep = dclab_types::SweepReport { dir: r.dir.display().to_string(), rows: r.rows, ran: r.ran, skipped: r.skipped };
+    o.line(&format!(
+        "{} runs trained, {} already done; table {}",
+        r.ran,
+        r.skipped,
+        sweep::table::parquet_path(&r.dir).display()
+    ));
+    let rep = dclab_types::SweepReport {
+        dir: r.dir.display().to_string(),
+        rows: r.rows,
+        ran: r.ran,
+        skipped: r.skipped,
+    };
     o.reply(&rep, || dclab::viz::views::sweep(&rep))
 }
 
@@ -148,12 +171,19 @@ fn slurm(a: SlurmArgs) -> Result<()> {
         cpus: a.cpus,
         gpus: a.gpus,
         partition: a.partition,
-        name: a.spec.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "sweep".into()),
+        name: a
+            .spec
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "sweep".into()),
     };
     // Slurm opens each task's `--output` log in OUT before the script runs: make OUT now, and
     // the cache the tasks check for (the sample needs no fetch, so nothing else creates it).
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating the sweep folder {} for the shard logs", a.out.display()))?;
-    std::fs::create_dir_all(&o.cache).with_context(|| format!("creating the data cache {}", o.cache))?;
+    std::fs::create_dir_all(&a.out).with_context(|| {
+        format!("creating the sweep folder {} for the shard logs", a.out.display())
+    })?;
+    std::fs::create_dir_all(&o.cache)
+        .with_context(|| format!("creating the data cache {}", o.cache))?;
     let script = sweep::slurm_script(&o)?;
     match a.script {
         Some(p) => {
@@ -170,11 +200,15 @@ fn slurm(a: SlurmArgs) -> Result<()> {
 pub fn reporter(out: Out) -> impl FnMut(SweepEvent) {
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(0);
-        b.set_style(ProgressStyle::with_template("  {bar:30} {pos}/{len} steps  {msg}").expect("template"));
+        b.set_style(
+            ProgressStyle::with_template("  {bar:30} {pos}/{len} steps  {msg}").expect("template"),
+        );
         b
     });
     move |e: SweepEvent| {
-        if let (SweepEvent::Train(Event::Step { step, total, loss, tokens_per_second }), Some(b)) = (&e, &bar) {
+        if let (SweepEvent::Train(Event::Step { step, total, loss, tokens_per_second }), Some(b)) =
+            (&e, &bar)
+        {
             b.set_length(*total as u64);
             b.set_position(*step as u64);
             b.set_message(format!("loss {loss:.4}  {tokens_per_second:.0} tok/s"));
@@ -187,4 +221,3 @@ pub fn reporter(out: Out) -> impl FnMut(SweepEvent) {
         }
     }
 }
-

@@ -1,13 +1,13 @@
 //! `dclab train` and `dclab sample`.
 
 use super::out::Out;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
-use dclab::data::{cache_dir, prepare, TokenizerSpec};
-use dclab::model::{preset, select_device, ModelConfig, Precision};
+use dclab::data::{TokenizerSpec, cache_dir, prepare};
+use dclab::model::{ModelConfig, Precision, preset, select_device};
 use dclab::objective::parse_objective;
-use dclab::train::generate::{sample_run, SampleConfig, UnmaskOrder};
-use dclab::train::{train, Event, TrainConfig};
+use dclab::train::generate::{SampleConfig, UnmaskOrder, sample_run};
+use dclab::train::{Event, TrainConfig, train};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -90,7 +90,9 @@ pub fn run_train(a: TrainArgs, out: Out) -> Result<()> {
     let budget = (a.unique_tokens > 0).then_some(a.unique_tokens);
     let data = prepare(&a.corpus, a.tokenizer, budget, a.seq_len, &cache)?;
     let objective = parse_objective(&a.objective, a.seq_len, a.seed, a.eval_draws)?;
-    let model = ModelConfig::new(data.tokenizer.vocab_size(), d, heads, layers, a.seq_len).with_dropout(a.dropout).with_precision(Some(a.precision));
+    let model = ModelConfig::new(data.tokenizer.vocab_size(), d, heads, layers, a.seq_len)
+        .with_dropout(a.dropout)
+        .with_precision(Some(a.precision));
     let cfg = TrainConfig::new(model, a.objective.clone())
         .with_model_name(a.model.clone())
         .with_batch_size(a.batch_size)
@@ -108,11 +110,22 @@ pub fn run_train(a: TrainArgs, out: Out) -> Result<()> {
     let p = cfg.model.params();
     eprintln!(
         "{} {} ({} params, {} non-embedding) on {} U={} tokens x {} epochs, {} on {}",
-        objective.name(), a.model, p.total, p.non_embedding, data.corpus, data.train.unique_tokens(), a.epochs, a.tokenizer, device.name
+        objective.name(),
+        a.model,
+        p.total,
+        p.non_embedding,
+        data.corpus,
+        data.train.unique_tokens(),
+        a.epochs,
+        a.tokenizer,
+        device.name
     );
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(0);
-        b.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  ETA {eta}").expect("template"));
+        b.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  ETA {eta}")
+                .expect("template"),
+        );
         b
     });
     let mut on_event = |e: Event| match (e, &bar) {
@@ -124,7 +137,12 @@ pub fn run_train(a: TrainArgs, out: Out) -> Result<()> {
         (Event::Eval { row, total }, bar) => {
             let line = format!(
                 "step {}/{total} epoch {:.2} tokens {} train {:.4} val {:.4} ± {:.4}",
-                row.step, row.epoch, row.tokens_seen, row.train_loss, row.val_loss, row.val_loss_stderr
+                row.step,
+                row.epoch,
+                row.tokens_seen,
+                row.train_loss,
+                row.val_loss,
+                row.val_loss_stderr
             );
             match bar {
                 Some(b) => b.println(line),
@@ -149,7 +167,11 @@ pub fn run_train(a: TrainArgs, out: Out) -> Result<()> {
         s.tokens_per_second,
         a.out.display()
     ));
-    let report = dclab_types::RunReport { dir: a.out.display().to_string(), summary: result.summary, curve: result.metrics };
+    let report = dclab_types::RunReport {
+        dir: a.out.display().to_string(),
+        summary: result.summary,
+        curve: result.metrics,
+    };
     out.reply(&report, || dclab::viz::views::run(&report))
 }
 
@@ -196,13 +218,31 @@ pub fn run_sample(a: SampleArgs, out: Out) -> Result<()> {
         for &temperature in &a.temperature {
             // AR decodes left to right: the unmasking order does not apply.
             for &order in if diffusion { &orders[..] } else { &orders[..1] } {
-                let sc = SampleConfig { tokens: a.tokens, temperature, top_k: a.top_k, steps: a.steps, order, seed: a.seed };
+                let sc = SampleConfig {
+                    tokens: a.tokens,
+                    temperature,
+                    top_k: a.top_k,
+                    steps: a.steps,
+                    order,
+                    seed: a.seed,
+                };
                 let text = sample_run(run, &a.prompt, &sc)?;
-                let decoding = if diffusion { format!("{} order, {} steps", format!("{order:?}").to_lowercase(), a.steps) } else { "left to right".into() };
+                let decoding = if diffusion {
+                    format!("{} order, {} steps", format!("{order:?}").to_lowercase(), a.steps)
+                } else {
+                    "left to right".into()
+                };
                 if !out.json {
                     println!("{text}");
                 }
-                samples.push(dclab_types::Sample { run: run.display().to_string(), objective: objective.clone(), decoding, temperature, prompt: a.prompt.clone(), text });
+                samples.push(dclab_types::Sample {
+                    run: run.display().to_string(),
+                    objective: objective.clone(),
+                    decoding,
+                    temperature,
+                    prompt: a.prompt.clone(),
+                    text,
+                });
             }
         }
     }

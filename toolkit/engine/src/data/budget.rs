@@ -3,7 +3,7 @@
 
 use super::shuffle::{mix, shuffle};
 use super::tokens::Tokens;
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use std::borrow::Cow;
 
 /// Training samples of `seq_len + 1` tokens, stored back to back (a view of a stream).
@@ -38,7 +38,10 @@ impl Packed {
         }
         let n = unique_tokens / (seq_len + 1);
         if n == 0 {
-            bail!("unique-token budget {unique_tokens} is smaller than one sample of seq_len + 1 = {} tokens", seq_len + 1);
+            bail!(
+                "unique-token budget {unique_tokens} is smaller than one sample of seq_len + 1 = {} tokens",
+                seq_len + 1
+            );
         }
         Ok(Packed { seq_len, tokens: stream.prefix(n * (seq_len + 1)) })
     }
@@ -96,13 +99,22 @@ impl EpochLoader {
     /// ```
     pub fn new(n_samples: usize, epochs: f64, batch_size: usize, seed: u64) -> Result<EpochLoader> {
         if n_samples == 0 || batch_size == 0 {
-            bail!("epoch loader needs samples and a batch size (got {n_samples} samples, batch {batch_size})");
+            bail!(
+                "epoch loader needs samples and a batch size (got {n_samples} samples, batch {batch_size})"
+            );
         }
         if !(epochs.is_finite() && epochs > 0.0) {
             bail!("epochs must be a positive number, got {epochs}");
         }
         let total = (n_samples as f64 * epochs).round() as usize;
-        Ok(EpochLoader { n_samples, batch_size, seed, total: total.max(1), served: 0, order: Vec::new() })
+        Ok(EpochLoader {
+            n_samples,
+            batch_size,
+            seed,
+            total: total.max(1),
+            served: 0,
+            order: Vec::new(),
+        })
     }
 
     /// Samples served over the whole run (`n_samples * E`).

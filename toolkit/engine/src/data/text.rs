@@ -87,7 +87,8 @@ mod tests {
 
     #[test]
     fn brown_tags_are_stripped_and_quotes_restored() {
-        let tagged = "\n\n\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn ''/'' ,/, Atlanta's/np$ ./.\n\n";
+        let tagged =
+            "\n\n\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn ''/'' ,/, Atlanta's/np$ ./.\n\n";
         assert_eq!(brown_to_plain(tagged), "The jury said \"no evidence\", Atlanta's.\n");
     }
 

@@ -4,16 +4,16 @@
 
 use super::cache::write_atomic;
 use super::corpus::Corpus;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{Context, Result, anyhow, bail};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::str::FromStr;
+use std::sync::Mutex;
 use tokenizers::decoders::fuse::Fuse;
-use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
 use tokenizers::models::TrainerWrapper;
+use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 
 /// Which tokenizer: raw bytes (256), characters of the training text, or byte-level BPE.
@@ -93,7 +93,10 @@ impl Tokenizer {
                 let mut vocab: ahash::AHashMap<String, u32> =
                     chars.iter().enumerate().map(|(i, c)| (c.to_string(), i as u32)).collect();
                 vocab.insert(UNK.to_owned(), chars.len() as u32);
-                let bpe = tk(BPE::builder().vocab_and_merges(vocab, vec![]).unk_token(UNK.into()).build())?;
+                let bpe = tk(BPE::builder()
+                    .vocab_and_merges(vocab, vec![])
+                    .unk_token(UNK.into())
+                    .build())?;
                 let mut t = tokenizers::Tokenizer::new(bpe);
                 t.with_decoder(Some(Fuse::new()));
                 t
@@ -104,7 +107,12 @@ impl Tokenizer {
 
     /// The cached tokenizer for a corpus's training documents `train`, training and saving it
     /// if absent; training reads the texts one work at a time.
-    pub fn load_or_train(spec: TokenizerSpec, corpus: &Corpus, train: Range<usize>, cache: &Path) -> Result<Tokenizer> {
+    pub fn load_or_train(
+        spec: TokenizerSpec,
+        corpus: &Corpus,
+        train: Range<usize>,
+        cache: &Path,
+    ) -> Result<Tokenizer> {
         let path = Self::cache_path(spec, corpus, train.clone(), cache);
         if path.is_file() {
             let mut t = Self::load(&path)?;
@@ -112,13 +120,14 @@ impl Tokenizer {
             return Ok(t);
         }
         let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-        let texts = corpus.by_work(train).into_iter().flat_map(|(_, docs)| match corpus.texts(&docs) {
-            Ok(texts) => texts,
-            Err(e) => {
-                failed.lock().unwrap().get_or_insert(e);
-                Vec::new()
-            }
-        });
+        let texts =
+            corpus.by_work(train).into_iter().flat_map(|(_, docs)| match corpus.texts(&docs) {
+                Ok(texts) => texts,
+                Err(e) => {
+                    failed.lock().unwrap().get_or_insert(e);
+                    Vec::new()
+                }
+            });
         let mut t = Self::train(spec, texts)?;
         if let Some(e) = failed.into_inner().unwrap() {
             return Err(e.context(format!("training the {spec} tokenizer")));
@@ -130,7 +139,12 @@ impl Tokenizer {
 
     /// Where the tokenizer for a corpus's training documents `train` is cached (keyed by the
     /// documents' hashes in order).
-    pub fn cache_path(spec: TokenizerSpec, corpus: &Corpus, train: Range<usize>, cache: &Path) -> PathBuf {
+    pub fn cache_path(
+        spec: TokenizerSpec,
+        corpus: &Corpus,
+        train: Range<usize>,
+        cache: &Path,
+    ) -> PathBuf {
         let key = match spec {
             TokenizerSpec::Bytes => "any".to_owned(),
             _ => corpus.identity_of(train)[..16].to_owned(),
@@ -141,8 +155,10 @@ impl Tokenizer {
 
     /// Loads a `tokenizer.json` written by [`Tokenizer::save`] (or by Python's `tokenizers`).
     pub fn load(path: &Path) -> Result<Tokenizer> {
-        let inner = tk(tokenizers::Tokenizer::from_file(path)).with_context(|| format!("loading {}", path.display()))?;
-        let is_char = inner.get_decoder().is_some_and(|d| matches!(d, tokenizers::DecoderWrapper::Fuse(_)));
+        let inner = tk(tokenizers::Tokenizer::from_file(path))
+            .with_context(|| format!("loading {}", path.display()))?;
+        let is_char =
+            inner.get_decoder().is_some_and(|d| matches!(d, tokenizers::DecoderWrapper::Fuse(_)));
         let spec = match inner.get_vocab_size(true) {
             _ if is_char => TokenizerSpec::Char,
             256 => TokenizerSpec::Bytes,
@@ -184,7 +200,11 @@ impl Tokenizer {
 }
 
 /// A byte-level BPE tokenizer trained to `vocab` symbols (256 = plain bytes, no merges).
-fn byte_level(vocab: usize, texts: impl Iterator<Item = String> + Send, use_regex: bool) -> Result<tokenizers::Tokenizer> {
+fn byte_level(
+    vocab: usize,
+    texts: impl Iterator<Item = String> + Send,
+    use_regex: bool,
+) -> Result<tokenizers::Tokenizer> {
     let mut t = tokenizers::Tokenizer::new(BPE::default());
     let byte_level = ByteLevel::default().add_prefix_space(false).use_regex(use_regex);
     t.with_pre_tokenizer(Some(byte_level));

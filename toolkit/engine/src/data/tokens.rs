@@ -16,7 +16,7 @@
 //! | 48..80 | SHA-256 of the key the file was written for (corpus, tokenizer, protocol) |
 //! | 80..112 | SHA-256 of everything after the header, then of bytes 0..80 of the header |
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use memmap2::Mmap;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -85,8 +85,14 @@ impl Tokens {
             Store::Mapped { map, offset, width } => {
                 let bytes = &map[offset + a * width..offset + b * width];
                 Cow::Owned(match width {
-                    2 => bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]) as u32).collect(),
-                    _ => bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                    2 => bytes
+                        .chunks_exact(2)
+                        .map(|c| u16::from_le_bytes([c[0], c[1]]) as u32)
+                        .collect(),
+                    _ => bytes
+                        .chunks_exact(4)
+                        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect(),
                 })
             }
         }
@@ -119,7 +125,8 @@ pub fn width_for(vocab: usize) -> usize {
 
 /// The size in bytes of a file of `docs` documents and `tokens` tokens of `width` bytes.
 pub fn file_bytes(docs: usize, tokens: usize, width: usize) -> u64 {
-    checked_file_bytes(docs as u64, tokens as u64, width as u64).expect("a token file's size fits in 64 bits")
+    checked_file_bytes(docs as u64, tokens as u64, width as u64)
+        .expect("a token file's size fits in 64 bits")
 }
 
 /// The size a header claims, None when its counts overflow (a corrupt header).
@@ -133,7 +140,13 @@ fn key_hash(key: &str) -> [u8; 32] {
 
 /// Writes a token file to `path` (the caller writes under a temporary name and renames it):
 /// documents of `lengths` tokens, whose tokens `docs` yields in the same order.
-pub fn write<'a>(path: &Path, key: &str, vocab: usize, lengths: &[usize], docs: impl Iterator<Item = Cow<'a, [u32]>>) -> Result<()> {
+pub fn write<'a>(
+    path: &Path,
+    key: &str,
+    vocab: usize,
+    lengths: &[usize],
+    docs: impl Iterator<Item = Cow<'a, [u32]>>,
+) -> Result<()> {
     let width = width_for(vocab);
     let n_tokens: usize = lengths.iter().sum();
     let result = (|| -> Result<()> {
@@ -215,18 +228,26 @@ pub fn open(path: &Path, key: &str) -> Result<TokenFile> {
         bail!("{} is not a dclab token file", path.display());
     }
     if u32_at(8) != FORMAT_VERSION {
-        bail!("{} has token-file format {} (this dclab reads {FORMAT_VERSION})", path.display(), u32_at(8));
+        bail!(
+            "{} has token-file format {} (this dclab reads {FORMAT_VERSION})",
+            path.display(),
+            u32_at(8)
+        );
     }
     if header[48..80] != key_hash(key) {
         bail!("{} was written for another corpus, tokenizer or data protocol", path.display());
     }
-    let (width, vocab, docs, tokens) = (u32_at(12) as usize, u64_at(16) as usize, u64_at(24), u64_at(32));
+    let (width, vocab, docs, tokens) =
+        (u32_at(12) as usize, u64_at(16) as usize, u64_at(24), u64_at(32));
     if width != width_for(vocab) {
         bail!("{} stores {width}-byte tokens for a vocabulary of {vocab}", path.display());
     }
     let expected = checked_file_bytes(docs, tokens, width as u64);
     if expected != Some(len) {
-        bail!("{} is truncated or padded: {len} bytes, its header says {expected:?}", path.display());
+        bail!(
+            "{} is truncated or padded: {len} bytes, its header says {expected:?}",
+            path.display()
+        );
     }
     let (docs, tokens) = (docs as usize, tokens as usize);
     let mut sum = Sha256::new();
@@ -252,5 +273,9 @@ pub fn open(path: &Path, key: &str) -> Result<TokenFile> {
     let map = unsafe { Mmap::map(&file) }.with_context(|| format!("mapping {}", path.display()))?;
     let offset = HEADER + 8 * docs;
     let store = Store::Mapped { map, offset, width };
-    Ok(TokenFile { tokens: Tokens { store: Arc::new(store), range: 0..tokens }, documents: docs, vocab })
+    Ok(TokenFile {
+        tokens: Tokens { store: Arc::new(store), range: 0..tokens },
+        documents: docs,
+        vocab,
+    })
 }

@@ -1,7 +1,7 @@
 //! Choosing where to train: `cpu` (flex, the default), `wgpu`, `cuda`, or `auto`, which takes a
 //! CUDA GPU, else a real wgpu GPU, else the CPU, saying which in one line.
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use burn::prelude::Device;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,8 @@ pub struct DeviceChoice {
 
 /// Resolves `auto | cpu | flex | wgpu | cuda` (the `--device` flag / `BURN_DEVICE`).
 pub fn select_device(spec: &str) -> Result<DeviceChoice> {
-    let cpu = || DeviceChoice { device: Device::flex(), name: "cpu (flex)".into(), backend: "flex" };
+    let cpu =
+        || DeviceChoice { device: Device::flex(), name: "cpu (flex)".into(), backend: "flex" };
     match spec {
         "cpu" | "flex" => Ok(cpu()),
         "wgpu" => wgpu(false),
@@ -31,7 +32,9 @@ pub fn select_device(spec: &str) -> Result<DeviceChoice> {
                     Ok(choice)
                 }
                 Err((no_cuda, no_wgpu)) => {
-                    eprintln!("device auto: the CPU (flex); no CUDA GPU ({no_cuda}); no real wgpu GPU ({no_wgpu})");
+                    eprintln!(
+                        "device auto: the CPU (flex); no CUDA GPU ({no_cuda}); no real wgpu GPU ({no_wgpu})"
+                    );
                     Ok(cpu())
                 }
             }
@@ -54,7 +57,10 @@ fn wgpu(require_physical: bool) -> Result<DeviceChoice> {
             let options = options.graphics_api(burn::tensor::wgpu::WgpuBackend::Vulkan);
             let device = options.init().map_err(|e| format!("wgpu: {e:?}"))?;
             let identity = device.identity();
-            let name = identity.as_ref().map(|i| i.name.clone()).unwrap_or_else(|| "unknown adapter".into());
+            let name = identity
+                .as_ref()
+                .map(|i| i.name.clone())
+                .unwrap_or_else(|| "unknown adapter".into());
             let physical = identity.as_ref().is_some_and(|i| i.physical.is_some());
             Ok((device, name, physical))
         })
@@ -63,7 +69,11 @@ fn wgpu(require_physical: bool) -> Result<DeviceChoice> {
     if require_physical && !physical {
         bail!("only a software adapter: {name}");
     }
-    Ok(DeviceChoice { device, name: format!("wgpu: {name}{}", if physical { "" } else { " (software)" }), backend: "wgpu" })
+    Ok(DeviceChoice {
+        device,
+        name: format!("wgpu: {name}{}", if physical { "" } else { " (software)" }),
+        backend: "wgpu",
+    })
 }
 
 #[cfg(not(feature = "wgpu"))]
@@ -79,7 +89,9 @@ fn cuda() -> Result<DeviceChoice> {
     let gpu = cuda_driver()?;
     libdevice().map_err(anyhow::Error::msg)?;
     let device = Device::cuda(0);
-    anyhow::Context::with_context(smoke_test(&device), || format!("CUDA on {gpu} failed its first kernel"))?;
+    anyhow::Context::with_context(smoke_test(&device), || {
+        format!("CUDA on {gpu} failed its first kernel")
+    })?;
     Ok(DeviceChoice { device, name: format!("cuda:0 ({gpu})"), backend: "cuda" })
 }
 
@@ -104,7 +116,10 @@ fn smoke_test(device: &Device) -> Result<()> {
         Ok(Ok(v)) => bail!("it returned {v:?}"),
         Ok(Err(e)) => bail!("reading its result: {e}"),
         Err(panic) => {
-            let why = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
             bail!("{}", why.unwrap_or_else(|| "a panic without a message".into()))
         }
     }
@@ -128,7 +143,12 @@ fn libdevice_in(cuda_path: Option<PathBuf>, roots: &[PathBuf]) -> Result<PathBuf
         Some(p) => p,
         None => match roots.iter().find(|r| r.join("nvvm/libdevice").is_dir()) {
             Some(r) => r.clone(),
-            None => return Err(format!("no libdevice.10.bc: CUDA_PATH is not set and none of {} has nvvm/libdevice; {fix}", roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "))),
+            None => {
+                return Err(format!(
+                    "no libdevice.10.bc: CUDA_PATH is not set and none of {} has nvvm/libdevice; {fix}",
+                    roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
+                ));
+            }
         },
     };
     let f = file(&root);
@@ -140,7 +160,7 @@ fn libdevice_in(cuda_path: Option<PathBuf>, roots: &[PathBuf]) -> Result<PathBuf
 /// driver exists, unlike burn's CUDA device.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn cuda_driver() -> Result<String> {
-    use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
+    use std::ffi::{CStr, c_char, c_int, c_uint, c_void};
     type Init = unsafe extern "C" fn(c_uint) -> c_int;
     type Count = unsafe extern "C" fn(*mut c_int) -> c_int;
     type Get = unsafe extern "C" fn(*mut c_int, c_int) -> c_int;
@@ -154,12 +174,20 @@ pub fn cuda_driver() -> Result<String> {
         let lib = libc::dlopen(c"libcuda.so.1".as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
         if lib.is_null() {
             let why = libc::dlerror();
-            let why = if why.is_null() { "unknown".to_string() } else { CStr::from_ptr(why).to_string_lossy().into_owned() };
+            let why = if why.is_null() {
+                "unknown".to_string()
+            } else {
+                CStr::from_ptr(why).to_string_lossy().into_owned()
+            };
             bail!("no NVIDIA driver: libcuda.so.1 cannot be loaded ({why})");
         }
         let sym = |name: &CStr| -> Result<*mut c_void> {
             let p = libc::dlsym(lib, name.as_ptr());
-            if p.is_null() { bail!("the NVIDIA driver has no {}", name.to_string_lossy()) } else { Ok(p) }
+            if p.is_null() {
+                bail!("the NVIDIA driver has no {}", name.to_string_lossy())
+            } else {
+                Ok(p)
+            }
         };
         let init: Init = std::mem::transmute(sym(c"cuInit")?);
         let count: Count = std::mem::transmute(sym(c"cuDeviceGetCount")?);
@@ -204,13 +232,21 @@ pub fn resume_device_problem(device: &DeviceChoice) -> Option<String> {
 fn resume_problem(burn_device: Option<&str>, backend: &str) -> Option<String> {
     match burn_device {
         Some(v) => {
-            let known = v == "flex" || (cfg!(feature = "wgpu") && v == "wgpu") || (cfg!(feature = "cuda") && v == "cuda");
+            let known = v == "flex"
+                || (cfg!(feature = "wgpu") && v == "wgpu")
+                || (cfg!(feature = "cuda") && v == "cuda");
             (!known).then(|| {
                 format!("BURN_DEVICE={v} is also read by burn, which does not know `{v}` in this build: set BURN_DEVICE=flex for the CPU (the same backend as `cpu`), or unset it and pass the device as an argument")
             })
         }
         None => {
-            let default = if cfg!(feature = "cuda") { "cuda" } else if cfg!(feature = "wgpu") { "wgpu" } else { "flex" };
+            let default = if cfg!(feature = "cuda") {
+                "cuda"
+            } else if cfg!(feature = "wgpu") {
+                "wgpu"
+            } else {
+                "flex"
+            };
             (default != backend).then(|| {
                 format!("burn would load the optimizer state onto its default backend, {default} in this build, while this run trains on {backend}: set BURN_DEVICE={backend} (or flex)")
             })
@@ -232,9 +268,16 @@ mod tests {
         std::fs::create_dir_all(&without).unwrap();
         let found = with.join("nvvm/libdevice/libdevice.10.bc");
         assert_eq!(libdevice_in(Some(with.clone()), &[]), Ok(found.clone()));
-        assert_eq!(libdevice_in(None, &[without.clone(), with.clone()]), Ok(found), "the first root with nvvm/libdevice");
+        assert_eq!(
+            libdevice_in(None, &[without.clone(), with.clone()]),
+            Ok(found),
+            "the first root with nvvm/libdevice"
+        );
         let err = libdevice_in(Some(without.clone()), &[with]).unwrap_err();
-        assert!(err.contains("without/nvvm/libdevice/libdevice.10.bc") && err.contains("CUDA_PATH"), "{err}");
+        assert!(
+            err.contains("without/nvvm/libdevice/libdevice.10.bc") && err.contains("CUDA_PATH"),
+            "{err}"
+        );
         let err = libdevice_in(None, &[PathBuf::from("/nonexistent")]).unwrap_err();
         assert!(err.contains("CUDA_PATH is not set") && err.contains("build-cuda.sh"), "{err}");
     }
@@ -244,7 +287,9 @@ mod tests {
     #[test]
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     fn the_cuda_probe_answers_without_panicking() {
-        let has_driver = ["/proc/driver/nvidia/version", "/dev/nvidiactl"].iter().any(|p| std::path::Path::new(p).exists());
+        let has_driver = ["/proc/driver/nvidia/version", "/dev/nvidiactl"]
+            .iter()
+            .any(|p| std::path::Path::new(p).exists());
         match super::cuda_driver() {
             Ok(gpu) => assert!(has_driver && gpu.contains("driver CUDA"), "{gpu}"),
             Err(e) => {
@@ -257,11 +302,19 @@ mod tests {
     #[test]
     fn resuming_needs_a_burn_device_name_burn_knows_or_a_default_that_matches() {
         assert_eq!(resume_problem(Some("flex"), "flex"), None);
-        assert_eq!(resume_problem(Some("flex"), "wgpu"), None, "state on flex moves to wgpu at the next step");
+        assert_eq!(
+            resume_problem(Some("flex"), "wgpu"),
+            None,
+            "state on flex moves to wgpu at the next step"
+        );
         assert!(resume_problem(Some("cpu"), "flex").unwrap().contains("does not know `cpu`"));
         assert!(resume_problem(Some("auto"), "flex").is_some());
         let gpu_default = cfg!(feature = "wgpu") || cfg!(feature = "cuda");
-        assert_eq!(resume_problem(None, "flex").is_some(), gpu_default, "only a GPU build's default differs from flex");
+        assert_eq!(
+            resume_problem(None, "flex").is_some(),
+            gpu_default,
+            "only a GPU build's default differs from flex"
+        );
         assert_eq!(resume_problem(Some("wgpu"), "flex").is_none(), cfg!(feature = "wgpu"));
     }
 }

@@ -8,9 +8,9 @@ pub mod precision;
 pub mod presets;
 pub mod transformer;
 
-pub use device::{resume_device_problem, select_device, DeviceChoice};
+pub use device::{DeviceChoice, resume_device_problem, select_device};
 pub use precision::Precision;
-pub use presets::{preset, PRESETS};
+pub use presets::{PRESETS, preset};
 pub use transformer::{Lm, ModelConfig};
 
 /// SwiGLU hidden width, floor((8d/3)/64)*64 and at least 64 (DBA section 2).

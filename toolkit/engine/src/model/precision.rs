@@ -2,7 +2,7 @@
 //! burn-cuda's matmul autotuner picks TF32 tensor-core kernels for f32 by itself, so it is
 //! recorded as `tf32`) or `bf16` mixed precision (products in bf16 on f32 master weights).
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 /// How matrix products run. Weights, gradients, optimizer state, norms, softmax and losses stay

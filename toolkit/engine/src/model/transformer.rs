@@ -2,8 +2,11 @@
 //! -> tied output projection.
 
 use super::fused::{project, rms_norm, self_attention, swiglu_gate};
-use super::{param_count, swiglu_hidden, ParamCount, Precision};
-use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig};
+use super::{ParamCount, Precision, param_count, swiglu_hidden};
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm,
+    RmsNormConfig,
+};
 use burn::prelude::*;
 
 /// Shape and switches of the backbone; saved with every run.
@@ -82,12 +85,19 @@ impl ModelConfig {
     /// Builds the model with nanoGPT's initialisation (N(0, 0.02), output projections scaled
     /// by 1/sqrt(2L)).
     pub fn init(&self, device: &Device) -> Lm {
-        assert!(self.d_model % self.n_heads == 0, "d_model {} is not divisible by n_heads {}", self.d_model, self.n_heads);
+        assert!(
+            self.d_model % self.n_heads == 0,
+            "d_model {} is not divisible by n_heads {}",
+            self.d_model,
+            self.n_heads
+        );
         assert!((self.d_model / self.n_heads) % 2 == 0, "head width must be even for RoPE");
         let std = 0.02;
         let normal = |s: f64| Initializer::Normal { mean: 0.0, std: s };
         let proj_std = std / (2.0 * self.n_layers as f64).sqrt();
-        let linear = |i: usize, o: usize, s: f64| LinearConfig::new(i, o).with_bias(false).with_initializer(normal(s)).init(device);
+        let linear = |i: usize, o: usize, s: f64| {
+            LinearConfig::new(i, o).with_bias(false).with_initializer(normal(s)).init(device)
+        };
         let (d, h) = (self.d_model, swiglu_hidden(self.d_model));
         let blocks = (0..self.n_layers)
             .map(|_| Block {
@@ -106,7 +116,9 @@ impl ModelConfig {
         // Positions run to seq_len: AR with orderings keeps original positions 0..=L.
         let (cos, sin) = rope_tables(self.seq_len + 1, d / self.n_heads, self.rope_theta, device);
         Lm {
-            embedding: EmbeddingConfig::new(self.rows(), d).with_initializer(normal(std)).init(device),
+            embedding: EmbeddingConfig::new(self.rows(), d)
+                .with_initializer(normal(std))
+                .init(device),
             blocks,
             final_norm: RmsNormConfig::new(d).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
@@ -152,7 +164,12 @@ pub struct Lm {
 }
 
 /// cos and sin of position * theta^(-2i/d_head), shape [max_len, d_head/2].
-fn rope_tables(max_len: usize, d_head: usize, theta: f64, device: &Device) -> (Tensor<2>, Tensor<2>) {
+fn rope_tables(
+    max_len: usize,
+    d_head: usize,
+    theta: f64,
+    device: &Device,
+) -> (Tensor<2>, Tensor<2>) {
     let half = d_head / 2;
     let mut cos = Vec::with_capacity(max_len * half);
     let mut sin = Vec::with_capacity(max_len * half);
@@ -169,7 +186,15 @@ fn rope_tables(max_len: usize, d_head: usize, theta: f64, device: &Device) -> (T
 
 impl Block {
     /// x [B,S,d]; cos/sin [Bc,S,Dh/2] (Bc = 1 or B).
-    fn forward(&self, x: Tensor<3>, cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool, p: Precision) -> Tensor<3> {
+    fn forward(
+        &self,
+        x: Tensor<3>,
+        cos: Tensor<3>,
+        sin: Tensor<3>,
+        n_heads: usize,
+        causal: bool,
+        p: Precision,
+    ) -> Tensor<3> {
         let h = rms_norm(&self.attn_norm, x.clone());
         let a = self_attention(h, [&self.wq, &self.wk, &self.wv], cos, sin, n_heads, causal, p);
         let x = x + self.dropout.forward(project(a, self.wo.weight.val(), p));
@@ -213,11 +238,7 @@ impl Lm {
 
     /// Precision of the matrix products.
     pub fn precision(&self) -> Precision {
-        if self.bf16 {
-            Precision::Bf16
-        } else {
-            Precision::F32
-        }
+        if self.bf16 { Precision::Bf16 } else { Precision::F32 }
     }
 
     /// Tokenizer vocabulary (the MASK id).
@@ -245,7 +266,10 @@ mod tests {
         let cfg = ModelConfig::new(20, 32, 2, 2, 8);
         let f32_model = cfg.init(&device);
         // The same weights (flex's seed is process-global and other tests draw too).
-        let bf16_model = cfg.with_precision(Some(Precision::Bf16)).init(&device).load_record(f32_model.clone().into_record());
+        let bf16_model = cfg
+            .with_precision(Some(Precision::Bf16))
+            .init(&device)
+            .load_record(f32_model.clone().into_record());
         assert_eq!(bf16_model.precision(), Precision::Bf16);
         let tokens = Tensor::<2, Int>::from_ints([[1, 5, 7, 2, 19, 20, 3, 3]], &device);
         let a = f32_model.forward(tokens.clone(), None);
@@ -257,6 +281,9 @@ mod tests {
         let w = &bf16_model.blocks[0].wq.weight;
         assert_eq!(w.val().dtype(), DType::F32);
         assert_eq!(w.grad(&grads).expect("a gradient").dtype(), DType::F32);
-        assert_eq!(bf16_model.embedding.weight.grad(&grads).expect("a gradient").dtype(), DType::F32);
+        assert_eq!(
+            bf16_model.embedding.weight.grad(&grads).expect("a gradient").dtype(),
+            DType::F32
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Autoregressive next-token cross-entropy.
 
-use super::{ar_nll, LogitModel, Objective};
+use super::{LogitModel, Objective, ar_nll};
 use crate::data::shuffle::SplitMix64;
 use burn::prelude::*;
 
@@ -15,7 +15,13 @@ impl Objective for Ar {
     fn causal(&self) -> bool {
         true
     }
-    fn loss(&self, model: &dyn LogitModel, samples: &[&[u32]], _rng: &mut SplitMix64, device: &Device) -> Tensor<1> {
+    fn loss(
+        &self,
+        model: &dyn LogitModel,
+        samples: &[&[u32]],
+        _rng: &mut SplitMix64,
+        device: &Device,
+    ) -> Tensor<1> {
         ar_nll(model, samples, None, device).mean()
     }
 }

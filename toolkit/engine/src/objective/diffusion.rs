@@ -2,7 +2,7 @@
 //! sequence t ~ U(0,1), p = (1 - eps) t + eps, each token masked with probability p, and
 //! loss = sum over masked positions of CE / p, divided by B * L (not by the masked count).
 
-use super::{token_nll, tokens_tensor, LogitModel, Objective, SequenceLoss};
+use super::{LogitModel, Objective, SequenceLoss, token_nll, tokens_tensor};
 use crate::data::shuffle::SplitMix64;
 use burn::prelude::*;
 
@@ -56,7 +56,13 @@ impl MaskedDiffusion {
     }
 
     /// Per-row loss estimates sum(CE * 1(masked) / p) / L for masked rows of clean `xs`.
-    fn row_losses(&self, model: &dyn LogitModel, xs: &[&[u32]], masked: &Masked, device: &Device) -> Tensor<1> {
+    fn row_losses(
+        &self,
+        model: &dyn LogitModel,
+        xs: &[&[u32]],
+        masked: &Masked,
+        device: &Device,
+    ) -> Tensor<1> {
         let (b, l) = (xs.len(), xs[0].len());
         let logits = model.logits(tokens_tensor(&masked.inputs, device), None);
         let clean: Vec<Vec<u32>> = xs.iter().map(|x| x.to_vec()).collect();
@@ -78,7 +84,13 @@ impl Objective for MaskedDiffusion {
     fn causal(&self) -> bool {
         false
     }
-    fn loss(&self, model: &dyn LogitModel, samples: &[&[u32]], rng: &mut SplitMix64, device: &Device) -> Tensor<1> {
+    fn loss(
+        &self,
+        model: &dyn LogitModel,
+        samples: &[&[u32]],
+        rng: &mut SplitMix64,
+        device: &Device,
+    ) -> Tensor<1> {
         let xs: Vec<&[u32]> = samples.iter().map(|s| clean(s)).collect();
         let ts: Vec<f64> = xs.iter().map(|_| rng.uniform()).collect();
         let masked = self.mask(&xs, &ts, model.mask_id() as u32, rng);
@@ -86,7 +98,13 @@ impl Objective for MaskedDiffusion {
         self.row_losses(model, &xs, &masked, device).mean()
     }
 
-    fn eval(&self, model: &dyn LogitModel, samples: &[&[u32]], seed: u64, device: &Device) -> Vec<SequenceLoss> {
+    fn eval(
+        &self,
+        model: &dyn LogitModel,
+        samples: &[&[u32]],
+        seed: u64,
+        device: &Device,
+    ) -> Vec<SequenceLoss> {
         let k = self.eval_draws.max(1);
         let mut rng = SplitMix64::new(seed);
         let mut out = Vec::with_capacity(samples.len());
@@ -102,11 +120,14 @@ impl Objective for MaskedDiffusion {
                 }
             }
             let masked = self.mask(&xs, &ts, model.mask_id() as u32, &mut rng);
-            let rows: Vec<f32> = self.row_losses(model, &xs, &masked, device).into_data().iter::<f32>().collect();
+            let rows: Vec<f32> =
+                self.row_losses(model, &xs, &masked, device).into_data().iter::<f32>().collect();
             for draws in rows.chunks(k) {
                 let mean = draws.iter().map(|&v| v as f64).sum::<f64>() / k as f64;
                 let var = if k > 1 {
-                    draws.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / (k - 1) as f64 / k as f64
+                    draws.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>()
+                        / (k - 1) as f64
+                        / k as f64
                 } else {
                     0.0
                 };

@@ -32,7 +32,7 @@ pub use tensors::{ar_nll, token_nll, tokens_tensor};
 
 use crate::data::shuffle::SplitMix64;
 use crate::model::Lm;
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use burn::prelude::*;
 
 /// Anything that maps token ids [B, S] (and optional position ids) to logits [B, S, V].
@@ -71,11 +71,24 @@ pub trait Objective: Send + Sync {
     /// Whether the backbone runs causally.
     fn causal(&self) -> bool;
     /// Training loss (nats/token) of a batch.
-    fn loss(&self, model: &dyn LogitModel, samples: &[&[u32]], rng: &mut SplitMix64, device: &Device) -> Tensor<1>;
+    fn loss(
+        &self,
+        model: &dyn LogitModel,
+        samples: &[&[u32]],
+        rng: &mut SplitMix64,
+        device: &Device,
+    ) -> Tensor<1>;
     /// Validation losses of sequences, with a fixed `seed` so successive evaluations are
     /// comparable. The default is the exact AR likelihood in raster order.
-    fn eval(&self, model: &dyn LogitModel, samples: &[&[u32]], _seed: u64, device: &Device) -> Vec<SequenceLoss> {
-        let nll: Vec<f32> = ar_nll(model, samples, None, device).mean_dim(1).into_data().iter::<f32>().collect();
+    fn eval(
+        &self,
+        model: &dyn LogitModel,
+        samples: &[&[u32]],
+        _seed: u64,
+        device: &Device,
+    ) -> Vec<SequenceLoss> {
+        let nll: Vec<f32> =
+            ar_nll(model, samples, None, device).mean_dim(1).into_data().iter::<f32>().collect();
         nll.into_iter().map(|l| SequenceLoss { loss: l as f64, mc_variance: 0.0 }).collect()
     }
     /// The same objective with `draws` validation draws per sequence, for the precise final
@@ -87,7 +100,12 @@ pub trait Objective: Send + Sync {
 
 /// Parses `ar`, `diffusion` or `ar-orderings:N` (optionally `ar-orderings:N:noisy:K`);
 /// `eval_draws` is the diffusion bound's K per validation sequence.
-pub fn parse_objective(spec: &str, seq_len: usize, seed: u64, eval_draws: usize) -> Result<Box<dyn Objective>> {
+pub fn parse_objective(
+    spec: &str,
+    seq_len: usize,
+    seed: u64,
+    eval_draws: usize,
+) -> Result<Box<dyn Objective>> {
     match spec {
         "ar" => Ok(Box::new(Ar)),
         "diffusion" => Ok(Box::new(MaskedDiffusion { eval_draws, ..Default::default() })),
@@ -96,10 +114,14 @@ pub fn parse_objective(spec: &str, seq_len: usize, seed: u64, eval_draws: usize)
                 bail!("unknown objective '{spec}' (use ar, diffusion or ar-orderings:N)");
             };
             let parts: Vec<&str> = rest.split(':').collect();
-            let n: usize = parts[0].parse().map_err(|_| anyhow::anyhow!("ar-orderings:N needs a number, got '{}'", parts[0]))?;
+            let n: usize = parts[0].parse().map_err(|_| {
+                anyhow::anyhow!("ar-orderings:N needs a number, got '{}'", parts[0])
+            })?;
             let kind = match parts[1..] {
                 [] => OrderingKind::Random,
-                ["noisy", k] => OrderingKind::NoisyArgsort(k.parse().map_err(|_| anyhow::anyhow!("bad noise scale '{k}'"))?),
+                ["noisy", k] => OrderingKind::NoisyArgsort(
+                    k.parse().map_err(|_| anyhow::anyhow!("bad noise scale '{k}'"))?,
+                ),
                 _ => bail!("use ar-orderings:N or ar-orderings:N:noisy:K"),
             };
             if n == 0 {

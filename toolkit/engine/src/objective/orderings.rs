@@ -2,8 +2,8 @@
 //! identity); each sequence keeps token 0, permutes tokens 1..L by one of them, keeps the
 //! ORIGINAL position ids for RoPE, and trains plain next-token prediction. Evaluation is raster.
 
-use super::{ar_nll, LogitModel, Objective};
-use crate::data::shuffle::{mix, shuffle, SplitMix64};
+use super::{LogitModel, Objective, ar_nll};
+use crate::data::shuffle::{SplitMix64, mix, shuffle};
 use burn::prelude::*;
 
 /// How the non-identity orders are drawn.
@@ -40,7 +40,8 @@ impl ArOrderings {
                     }
                     OrderingKind::NoisyArgsort(k) => {
                         let mut rng = SplitMix64::new(mix(seed, i as u64));
-                        let keys: Vec<f64> = (0..seq_len).map(|j| j as f64 + k * rng.normal()).collect();
+                        let keys: Vec<f64> =
+                            (0..seq_len).map(|j| j as f64 + k * rng.normal()).collect();
                         let mut o = identity.clone();
                         o.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
                         o
@@ -75,13 +76,21 @@ impl Objective for ArOrderings {
     fn name(&self) -> String {
         match self.kind {
             OrderingKind::Random => format!("ar-orderings:{}", self.orders.len()),
-            OrderingKind::NoisyArgsort(k) => format!("ar-orderings:{}:noisy:{k}", self.orders.len()),
+            OrderingKind::NoisyArgsort(k) => {
+                format!("ar-orderings:{}:noisy:{k}", self.orders.len())
+            }
         }
     }
     fn causal(&self) -> bool {
         true
     }
-    fn loss(&self, model: &dyn LogitModel, samples: &[&[u32]], rng: &mut SplitMix64, device: &Device) -> Tensor<1> {
+    fn loss(
+        &self,
+        model: &dyn LogitModel,
+        samples: &[&[u32]],
+        rng: &mut SplitMix64,
+        device: &Device,
+    ) -> Tensor<1> {
         let (tokens, positions): (Vec<Vec<u32>>, Vec<Vec<u32>>) = samples
             .iter()
             .map(|s| {

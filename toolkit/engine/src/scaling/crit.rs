@@ -4,10 +4,10 @@
 //! Delta L(C, U) = L_diffusion - L_AR, and C_crit(U) solves Delta L = 0. U is always in tokens.
 
 use super::law::LawParams;
+pub use dclab_types::crit::{CritReport, CritRow, CrossoverStatus, OptimalPoint, PowerLaw};
 use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-pub use dclab_types::crit::{CritReport, CritRow, CrossoverStatus, OptimalPoint, PowerLaw};
 
 /// DBA's published critical-compute line C_crit(U) = 2.12 * 10^1.956 * U^2.174 FLOPs (U in tokens).
 ///
@@ -39,7 +39,11 @@ pub fn best_at_compute(law: &LawParams, c: f64, u: f64) -> OptimalPoint {
     let hi = (c / 6.0 / 1e3).ln().max(lo + 1.0);
     let k = 160;
     let xs: Vec<f64> = (0..=k).map(|i| lo + (hi - lo) * i as f64 / k as f64).collect();
-    let (ib, _) = xs.iter().map(|&x| f(x)).enumerate().fold((0, f64::INFINITY), |b, (i, v)| if v < b.1 { (i, v) } else { b });
+    let (ib, _) = xs
+        .iter()
+        .map(|&x| f(x))
+        .enumerate()
+        .fold((0, f64::INFINITY), |b, (i, v)| if v < b.1 { (i, v) } else { b });
     let (mut a, mut b) = (xs[ib.saturating_sub(1)], xs[(ib + 1).min(k)]);
     let gr = (5f64.sqrt() - 1.0) / 2.0;
     let (mut x1, mut x2) = (b - gr * (b - a), a + gr * (b - a));
@@ -73,7 +77,12 @@ pub fn delta_loss(ar: &LawParams, diffusion: &LawParams, c: f64, u: f64) -> f64 
 }
 
 /// Delta L over a grid: rows are U values, columns compute values (the heatmap's data).
-pub fn delta_loss_grid(ar: &LawParams, diffusion: &LawParams, c: &Array1<f64>, u: &Array1<f64>) -> Array2<f64> {
+pub fn delta_loss_grid(
+    ar: &LawParams,
+    diffusion: &LawParams,
+    c: &Array1<f64>,
+    u: &Array1<f64>,
+) -> Array2<f64> {
     let cells: Vec<f64> = (0..u.len() * c.len())
         .into_par_iter()
         .map(|k| delta_loss(ar, diffusion, c[k % c.len()], u[k / c.len()]))
@@ -98,7 +107,12 @@ impl Default for CritOptions {
 
 /// C_crit(U): the first compute where Delta L turns from positive to non-positive (bisection on
 /// log C after a log-spaced scan), with the status when there is no crossover in range.
-pub fn c_crit(ar: &LawParams, diffusion: &LawParams, u: f64, opts: &CritOptions) -> (Option<f64>, CrossoverStatus) {
+pub fn c_crit(
+    ar: &LawParams,
+    diffusion: &LawParams,
+    u: f64,
+    opts: &CritOptions,
+) -> (Option<f64>, CrossoverStatus) {
     let (l0, l1) = (opts.c_min.ln(), opts.c_max.ln());
     let k = 200;
     let g = |lc: f64| delta_loss(ar, diffusion, lc.exp(), u);
@@ -127,12 +141,18 @@ pub fn c_crit(ar: &LawParams, diffusion: &LawParams, u: f64, opts: &CritOptions)
 
 /// Least-squares fit of log10 C on log10 U; `None` with fewer than two distinct points.
 pub fn fit_power_law(u: &[f64], c: &[f64]) -> Option<PowerLaw> {
-    let pts: Vec<(f64, f64)> = u.iter().zip(c).filter(|(u, c)| **u > 0.0 && **c > 0.0).map(|(u, c)| (u.log10(), c.log10())).collect();
+    let pts: Vec<(f64, f64)> = u
+        .iter()
+        .zip(c)
+        .filter(|(u, c)| **u > 0.0 && **c > 0.0)
+        .map(|(u, c)| (u.log10(), c.log10()))
+        .collect();
     let n = pts.len() as f64;
     if pts.len() < 2 {
         return None;
     }
-    let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n);
+    let (mx, my) =
+        (pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n);
     let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
     if sxx <= 0.0 {
         return None;
@@ -140,7 +160,12 @@ pub fn fit_power_law(u: &[f64], c: &[f64]) -> Option<PowerLaw> {
     let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
     let exponent = sxy / sxx;
     let log_coef = my - exponent * mx;
-    Some(PowerLaw { coef: 10f64.powf(log_coef), exponent, log10_u_slope: 1.0 / exponent, log10_u_intercept: -log_coef / exponent })
+    Some(PowerLaw {
+        coef: 10f64.powf(log_coef),
+        exponent,
+        log10_u_slope: 1.0 / exponent,
+        log10_u_intercept: -log_coef / exponent,
+    })
 }
 
 /// Computes C_crit for every U: the library's one-call critical-compute analysis.
@@ -152,7 +177,12 @@ pub fn fit_power_law(u: &[f64], c: &[f64]) -> Option<PowerLaw> {
 /// let rep = critical_compute(&ar, &diffusion, &[1e8, 1e9], &CritOptions::default());
 /// assert_eq!(rep.rows.len(), 2);
 /// ```
-pub fn critical_compute(ar: &LawParams, diffusion: &LawParams, unique_tokens: &[f64], opts: &CritOptions) -> CritReport {
+pub fn critical_compute(
+    ar: &LawParams,
+    diffusion: &LawParams,
+    unique_tokens: &[f64],
+    opts: &CritOptions,
+) -> CritReport {
     let rows: Vec<CritRow> = unique_tokens
         .par_iter()
         .map(|&u| {
@@ -167,11 +197,17 @@ pub fn critical_compute(ar: &LawParams, diffusion: &LawParams, unique_tokens: &[
             }
         })
         .collect();
-    let (us, cs): (Vec<f64>, Vec<f64>) = rows.iter().filter_map(|r| r.c_crit.map(|c| (r.unique_tokens, c))).unzip();
+    let (us, cs): (Vec<f64>, Vec<f64>) =
+        rows.iter().filter_map(|r| r.c_crit.map(|c| (r.unique_tokens, c))).unzip();
     let dba_coef = 2.12 * 10f64.powf(1.956);
     CritReport {
         power_law: fit_power_law(&us, &cs),
-        dba: PowerLaw { coef: dba_coef, exponent: 2.174, log10_u_slope: 1.0 / 2.174, log10_u_intercept: -dba_coef.log10() / 2.174 },
+        dba: PowerLaw {
+            coef: dba_coef,
+            exponent: 2.174,
+            log10_u_slope: 1.0 / 2.174,
+            log10_u_intercept: -dba_coef.log10() / 2.174,
+        },
         warnings: unique_tokens.iter().filter_map(|&u| unit_warning(u)).collect(),
         rows,
     }

@@ -7,15 +7,15 @@ use super::objective::{
     objective_full, params_from_theta, prepare, theta_from_params,
 };
 use super::runs::Runs;
-use super::stage2::Stage2Kernel;
 use super::spec::theta_entry;
+use super::stage2::Stage2Kernel;
 use anyhow::{Result, bail};
 use argmin::core::{Executor, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
+pub use dclab_types::fit::{FitMode, FitOptions, GridKind, Minimum, Stage1, StageReport};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-pub use dclab_types::fit::{FitMode, FitOptions, GridKind, Minimum, Stage1, StageReport};
 
 /// A fit's fixed entries as (theta index, theta value), validated.
 pub fn fixed_theta(opts: &FitOptions) -> Result<Vec<(usize, f64)>> {
@@ -58,13 +58,27 @@ pub struct MultiStart {
 
 /// Minimises the objective from one start: the minimum (`None` when the objective is not
 /// finite at the start) and the number of objective evaluations it took, the start's included.
-pub fn local_min(problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64, memory: usize) -> (Option<(Vec<f64>, f64)>, u64) {
+pub fn local_min(
+    problem: HuberProblem<'_>,
+    x0: Vec<f64>,
+    tol_grad: f64,
+    tol_cost: f64,
+    max_iters: u64,
+    memory: usize,
+) -> (Option<(Vec<f64>, f64)>, u64) {
     let evals = problem.evaluations();
     let out = minimise(problem, x0, tol_grad, tol_cost, max_iters, memory);
     (out, evals.get())
 }
 
-fn minimise(problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64, memory: usize) -> Option<(Vec<f64>, f64)> {
+fn minimise(
+    problem: HuberProblem<'_>,
+    x0: Vec<f64>,
+    tol_grad: f64,
+    tol_cost: f64,
+    max_iters: u64,
+    memory: usize,
+) -> Option<(Vec<f64>, f64)> {
     let (f0, g0) = problem.eval(&x0);
     if !f0.is_finite() || g0.iter().any(|g| !g.is_finite()) {
         return None;
@@ -96,37 +110,63 @@ fn minimise(problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f6
 }
 
 /// L-BFGS from every start (in parallel), keeping the best; NaN starts are counted as failed.
-pub fn multi_start(data: &[Prepared], form: Form, map: &ParamMap, starts: &[Theta], opts: &FitOptions) -> MultiStart {
+pub fn multi_start(
+    data: &[Prepared],
+    form: Form,
+    map: &ParamMap,
+    starts: &[Theta],
+    opts: &FitOptions,
+) -> MultiStart {
     let mut xs: Vec<Vec<f64>> = starts.iter().map(|s| map.reduce(s)).collect();
-    xs.sort_by(|a, b| a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal));
+    xs.sort_by(|a, b| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| x.total_cmp(y))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     xs.dedup_by(|a, b| a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
     let (tg, tc) = opts.effective_tolerances(data.len());
     let kernel = Stage2Kernel::for_map(data, form, map);
     let (ends, counts): (Vec<Option<(Vec<f64>, f64)>>, Vec<u64>) = xs
         .par_iter()
         .map(|x0| {
-            let p = HuberProblem::new(data, form, opts.delta, opts.reduction, map.clone()).with_kernel(kernel.as_ref());
+            let p = HuberProblem::new(data, form, opts.delta, opts.reduction, map.clone())
+                .with_kernel(kernel.as_ref());
             local_min(p, x0.clone(), tg, tc, opts.max_iters, opts.memory)
         })
         .unzip();
     let failed = ends.iter().filter(|e| e.is_none()).count();
-    let mut ends: Vec<(Theta, f64)> = ends.into_iter().flatten().map(|(x, f)| (map.expand(&x), f)).collect();
+    let mut ends: Vec<(Theta, f64)> =
+        ends.into_iter().flatten().map(|(x, f)| (map.expand(&x), f)).collect();
     ends.sort_by(|a, b| a.1.total_cmp(&b.1));
     let (theta, objective) = ends.first().cloned().unwrap_or((map.base, f64::NAN));
-    MultiStart { theta, objective, starts: xs.len(), failed, ends, evaluations: counts.iter().sum() }
+    MultiStart {
+        theta,
+        objective,
+        starts: xs.len(),
+        failed,
+        ends,
+        evaluations: counts.iter().sum(),
+    }
 }
 
 /// Groups end points into distinct minima (free entries within 1e-3 relative), best first.
 pub fn distinct_minima(ends: &[(Theta, f64)], free: &[usize], max: usize) -> Vec<Minimum> {
     let mut out: Vec<(Theta, f64, usize)> = Vec::new();
     for (t, f) in ends {
-        let same = out.iter_mut().find(|(u, _, _)| free.iter().all(|&k| (t[k] - u[k]).abs() <= 1e-3 * (1.0 + u[k].abs())));
+        let same = out.iter_mut().find(|(u, _, _)| {
+            free.iter().all(|&k| (t[k] - u[k]).abs() <= 1e-3 * (1.0 + u[k].abs()))
+        });
         match same {
             Some(m) => m.2 += 1,
             None => out.push((*t, *f, 1)),
         }
     }
-    out.into_iter().take(max).map(|(t, f, c)| Minimum { objective: f, params: params_from_theta(&t), count: c }).collect()
+    out.into_iter()
+        .take(max)
+        .map(|(t, f, c)| Minimum { objective: f, params: params_from_theta(&t), count: c })
+        .collect()
 }
 
 /// Stage-1 start grid (Hoffmann et al.): a, b in {0,5,..,25}, e in {-1,..,1}, alpha, beta in {0,..,2}.
@@ -170,7 +210,13 @@ pub fn stage2_grid(kind: GridKind, base: &Theta) -> Vec<Theta> {
 }
 
 /// Builds the free/fixed layout for a set of candidate free entries.
-pub fn param_map(candidates: &[usize], base: Theta, fixed: &[(usize, f64)], alpha_eq_beta: bool, natural_r: bool) -> ParamMap {
+pub fn param_map(
+    candidates: &[usize],
+    base: Theta,
+    fixed: &[(usize, f64)],
+    alpha_eq_beta: bool,
+    natural_r: bool,
+) -> ParamMap {
     let mut base = base;
     for &(k, v) in fixed {
         base[k] = v;
@@ -181,7 +227,11 @@ pub fn param_map(candidates: &[usize], base: Theta, fixed: &[(usize, f64)], alph
     if alpha_eq_beta {
         base[BETA] = base[ALPHA];
     }
-    let free = candidates.iter().copied().filter(|&k| !is_fixed(k) && !(alpha_eq_beta && k == BETA)).collect();
+    let free = candidates
+        .iter()
+        .copied()
+        .filter(|&k| !is_fixed(k) && !(alpha_eq_beta && k == BETA))
+        .collect();
     ParamMap { base, free, tie_beta: tie, natural_r }
 }
 
@@ -189,7 +239,13 @@ fn names(free: &[usize]) -> Vec<String> {
     free.iter().map(|&k| THETA_NAMES[k].to_string()).collect()
 }
 
-fn stage_report(name: &str, form: Form, data: &[Prepared], map: &ParamMap, ms: &MultiStart) -> StageReport {
+fn stage_report(
+    name: &str,
+    form: Form,
+    data: &[Prepared],
+    map: &ParamMap,
+    ms: &MultiStart,
+) -> StageReport {
     StageReport {
         name: name.into(),
         form,
@@ -205,7 +261,9 @@ fn stage_report(name: &str, form: Form, data: &[Prepared], map: &ParamMap, ms: &
 
 fn check_enough(n_runs: usize, n_free: usize, what: &str) -> Result<()> {
     if n_runs < n_free.max(1) {
-        bail!("{what}: {n_runs} runs for {n_free} free constants; need at least as many runs as free constants");
+        bail!(
+            "{what}: {n_runs} runs for {n_free} free constants; need at least as many runs as free constants"
+        );
     }
     Ok(())
 }
@@ -270,7 +328,11 @@ pub fn fit_law_from(runs: &Runs, opts: &FitOptions, starts: &Starts) -> Result<F
             let d1 = prepare(&r1);
             let base = starts.stage1.first().copied().unwrap_or([0.0; N_THETA]);
             let map = param_map(&[0, 1, 2, ALPHA, BETA], base, &fixed, opts.alpha_eq_beta, false);
-            check_enough(d1.len(), map.free.len(), &format!("stage 1 (runs of at most {} epochs)", opts.max_epochs_stage1))?;
+            check_enough(
+                d1.len(),
+                map.free.len(),
+                &format!("stage 1 (runs of at most {} epochs)", opts.max_epochs_stage1),
+            )?;
             let ms = multi_start(&d1, Form::Chinchilla, &map, &starts.stage1, opts);
             if !ms.objective.is_finite() {
                 bail!("stage 1: every one of {} starts failed (objective not finite)", ms.starts);
@@ -304,7 +366,13 @@ pub fn fit_law_from(runs: &Runs, opts: &FitOptions, starts: &Starts) -> Result<F
     let mut best = ms2.theta;
 
     if opts.mode == FitMode::Joint {
-        let mapj = param_map(&[0, 1, 2, ALPHA, BETA, LN_RD, LN_RN], best, &fixed, opts.alpha_eq_beta, opts.natural_r());
+        let mapj = param_map(
+            &[0, 1, 2, ALPHA, BETA, LN_RD, LN_RN],
+            best,
+            &fixed,
+            opts.alpha_eq_beta,
+            opts.natural_r(),
+        );
         check_enough(all.len(), mapj.free.len(), "joint fit")?;
         let mut gridj: Vec<Theta> = vec![best];
         for m in stages.last().unwrap().minima.iter() {
@@ -322,7 +390,8 @@ pub fn fit_law_from(runs: &Runs, opts: &FitOptions, starts: &Starts) -> Result<F
         stages.push(stage_report("joint", Form::DataConstrained, &all, &mapj, &msj));
     }
 
-    let (objective, _) = objective_full(&best, &all, Form::DataConstrained, opts.delta, opts.reduction);
+    let (objective, _) =
+        objective_full(&best, &all, Form::DataConstrained, opts.delta, opts.reduction);
     Ok(FitOutcome {
         params: params_from_theta(&best),
         objective,

@@ -7,7 +7,7 @@
 use ndarray::{Array, ArrayView, Dimension, Zip};
 use serde::{Deserialize, Serialize};
 
-pub use dclab_types::law::{effective, half_value_repetition, repetitions, value_left, LawParams};
+pub use dclab_types::law::{LawParams, effective, half_value_repetition, repetitions, value_left};
 
 /// Vectorised [`LawParams::loss`] over broadcast-compatible ndarray grids of N, D and U.
 ///
@@ -20,7 +20,12 @@ pub use dclab_types::law::{effective, half_value_repetition, repetitions, value_
 /// let l = loss_array(&LawParams::SDC_C4, n.view(), d.view(), u.view());
 /// assert!((l[0] - 2.2256440889984477).abs() < 1e-9);
 /// ```
-pub fn loss_array<Dim: Dimension>(p: &LawParams, n: ArrayView<f64, Dim>, d: ArrayView<f64, Dim>, u: ArrayView<f64, Dim>) -> Array<f64, Dim> {
+pub fn loss_array<Dim: Dimension>(
+    p: &LawParams,
+    n: ArrayView<f64, Dim>,
+    d: ArrayView<f64, Dim>,
+    u: ArrayView<f64, Dim>,
+) -> Array<f64, Dim> {
     Zip::from(&n).and(&d).and(&u).map_collect(|&n, &d, &u| p.loss(n, d, u))
 }
 

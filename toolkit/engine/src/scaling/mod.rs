@@ -11,13 +11,13 @@
 //! - [`crit`]: critical compute from an AR and a diffusion law.
 //! - [`report`]: the one-call fit report written to fit.json.
 
+pub mod crit;
 pub mod fit;
 pub mod law;
 pub mod objective;
+pub mod report;
 pub mod runs;
 pub mod spec;
 pub mod stage2;
 pub mod uncertainty;
 pub mod vmath;
-pub mod crit;
-pub mod report;

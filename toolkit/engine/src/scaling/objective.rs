@@ -9,9 +9,9 @@ use super::law::LawParams;
 use super::runs::Runs;
 use super::stage2::Stage2Kernel;
 use argmin::core::{CostFunction, Error, Gradient};
+pub use dclab_types::fit::{Form, Reduction};
 use std::cell::RefCell;
 use std::rc::Rc;
-pub use dclab_types::fit::{Form, Reduction};
 
 /// Number of entries in the full parameter vector.
 pub const N_THETA: usize = 7;
@@ -70,7 +70,8 @@ pub struct Prepared {
 pub fn prepare(runs: &Runs) -> Vec<Prepared> {
     (0..runs.len())
         .map(|i| {
-            let (n, d, u, l) = (runs.params[i], runs.tokens[i], runs.unique_tokens[i], runs.val_loss[i]);
+            let (n, d, u, l) =
+                (runs.params[i], runs.tokens[i], runs.unique_tokens[i], runs.val_loss[i]);
             let u_d = u.min(d);
             Prepared {
                 n,
@@ -116,7 +117,8 @@ pub fn log_loss_and_grad(t: &Theta, r: &Prepared, form: Form) -> (f64, Theta) {
                 let one_minus = -(-rn / rn_star).exp_m1();
                 let en = 1.0 - one_minus;
                 let k = 1.0 + rn_star * one_minus; // N'/U_N
-                let (en_n_over_un, en_rn) = if en == 0.0 { (0.0, 0.0) } else { (en * (rn + 1.0), en * rn) };
+                let (en_n_over_un, en_rn) =
+                    if en == 0.0 { (0.0, 0.0) } else { (en * (rn + 1.0), en * rn) };
                 let dlnp_dlu = (k - en_n_over_un) / k;
                 dn[LN_RN] = (one_minus - en_rn / rn_star) * rn_star / k;
                 dn[0] = dlnp_dlu / alpha;
@@ -219,7 +221,10 @@ impl ParamMap {
 
     /// Restricts full theta to the optimiser vector.
     pub fn reduce(&self, t: &Theta) -> Vec<f64> {
-        self.free.iter().map(|&k| if self.natural_r && is_r(k) { t[k].exp() } else { t[k] }).collect()
+        self.free
+            .iter()
+            .map(|&k| if self.natural_r && is_r(k) { t[k].exp() } else { t[k] })
+            .collect()
     }
 
     /// Chain rule from a full-theta gradient to the optimiser's gradient.
@@ -269,8 +274,26 @@ pub type BestSeen = Rc<RefCell<Option<(Vec<f64>, f64)>>>;
 
 impl<'a> HuberProblem<'a> {
     /// Builds the problem.
-    pub fn new(data: &'a [Prepared], form: Form, delta: f64, reduction: Reduction, map: ParamMap) -> Self {
-        HuberProblem { data, form, delta, reduction, map, cache: RefCell::new(None), best: BestSeen::default(), evals: std::cell::Cell::new(0), computed: Rc::default(), max_evals: 20_000, kernel: None }
+    pub fn new(
+        data: &'a [Prepared],
+        form: Form,
+        delta: f64,
+        reduction: Reduction,
+        map: ParamMap,
+    ) -> Self {
+        HuberProblem {
+            data,
+            form,
+            delta,
+            reduction,
+            map,
+            cache: RefCell::new(None),
+            best: BestSeen::default(),
+            evals: std::cell::Cell::new(0),
+            computed: Rc::default(),
+            max_evals: 20_000,
+            kernel: None,
+        }
     }
 
     /// Evaluates through a stage-2 kernel built for this problem's data and map (same numbers,
@@ -323,11 +346,17 @@ impl HuberProblem<'_> {
         let n = self.evals.get() + 1;
         self.evals.set(n);
         if n > self.max_evals {
-            return Err(argmin::core::ArgminError::ConditionViolated { text: "evaluation budget spent".into() }.into());
+            return Err(argmin::core::ArgminError::ConditionViolated {
+                text: "evaluation budget spent".into(),
+            }
+            .into());
         }
         let (f, g) = self.eval(x);
         if !f.is_finite() || g.iter().any(|v| !v.is_finite()) {
-            return Err(argmin::core::ArgminError::InvalidParameter { text: "objective not finite".into() }.into());
+            return Err(argmin::core::ArgminError::InvalidParameter {
+                text: "objective not finite".into(),
+            }
+            .into());
         }
         Ok((f, g))
     }

@@ -2,12 +2,14 @@
 
 use super::fit::{FitOptions, FitOutcome, fit_law};
 use super::law::LawParams;
-use super::uncertainty::{Bootstrap, Goodness, Profiled, bootstrap, flatness, goodness, profile, profile_grid};
 use super::runs::Runs;
+use super::uncertainty::{
+    Bootstrap, Goodness, Profiled, bootstrap, flatness, goodness, profile, profile_grid,
+};
 use anyhow::{Context, Result};
+pub use dclab_types::fit::{FitReport, Flatness};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-pub use dclab_types::fit::{FitReport, Flatness};
 
 /// What to compute besides the best fit.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -26,7 +28,13 @@ pub struct ReportOptions {
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { fit: FitOptions::default(), bootstrap: 0, seed: 0, level: 0.95, profile: true }
+        ReportOptions {
+            fit: FitOptions::default(),
+            bootstrap: 0,
+            seed: 0,
+            level: 0.95,
+            profile: true,
+        }
     }
 }
 
@@ -91,9 +99,16 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 pub fn load_params(arg: &str) -> Result<LawParams> {
     let path = Path::new(arg);
     if path.is_file() {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{}: not a fit.json with a, b, e, alpha, beta, R_D_star, R_N_star", path.display()))
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: not a fit.json with a, b, e, alpha, beta, R_D_star, R_N_star",
+                path.display()
+            )
+        })
     } else {
-        super::spec::parse_params(arg).with_context(|| format!("`{arg}` is neither a fit.json file nor law constants"))
+        super::spec::parse_params(arg)
+            .with_context(|| format!("`{arg}` is neither a fit.json file nor law constants"))
     }
 }

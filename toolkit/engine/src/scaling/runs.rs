@@ -25,7 +25,12 @@ pub struct Runs {
 
 impl Runs {
     /// Builds a table from columns, checking lengths and that every value is finite and > 0.
-    pub fn new(params: Vec<f64>, tokens: Vec<f64>, unique_tokens: Vec<f64>, val_loss: Vec<f64>) -> Result<Self> {
+    pub fn new(
+        params: Vec<f64>,
+        tokens: Vec<f64>,
+        unique_tokens: Vec<f64>,
+        val_loss: Vec<f64>,
+    ) -> Result<Self> {
         let r = Runs { params, tokens, unique_tokens, val_loss };
         r.validate()?;
         Ok(r)
@@ -58,20 +63,29 @@ impl Runs {
 
     /// The runs of at most `max_epochs` epochs (stage 1 of the two-stage protocol).
     pub fn with_max_epochs(&self, max_epochs: f64) -> Runs {
-        let idx: Vec<usize> = (0..self.len()).filter(|&i| self.epochs(i) <= max_epochs * (1.0 + 1e-9)).collect();
+        let idx: Vec<usize> =
+            (0..self.len()).filter(|&i| self.epochs(i) <= max_epochs * (1.0 + 1e-9)).collect();
         self.select(&idx)
     }
 
     /// Checks equal lengths and that every value is finite and strictly positive.
     pub fn validate(&self) -> Result<()> {
         let n = self.params.len();
-        let cols = [("params", &self.params), ("tokens", &self.tokens), ("unique_tokens", &self.unique_tokens), ("val_loss", &self.val_loss)];
+        let cols = [
+            ("params", &self.params),
+            ("tokens", &self.tokens),
+            ("unique_tokens", &self.unique_tokens),
+            ("val_loss", &self.val_loss),
+        ];
         for (name, c) in cols {
             if c.len() != n {
                 bail!("column `{name}` has {} values, expected {n}", c.len());
             }
-            if let Some((i, v)) = c.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
-                bail!("column `{name}`, run {i} (0-based): value {v} is not a finite positive number");
+            if let Some((i, v)) = c.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0))
+            {
+                bail!(
+                    "column `{name}`, run {i} (0-based): value {v} is not a finite positive number"
+                );
             }
         }
         Ok(())
@@ -81,7 +95,10 @@ impl Runs {
     pub fn read(path: &Path) -> Result<Runs> {
         let df = if is_parquet(path) {
             let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-            ParquetReader::new(f).finish().map_err(anyhow::Error::from).with_context(|| format!("reading Parquet {}", path.display()))?
+            ParquetReader::new(f)
+                .finish()
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("reading Parquet {}", path.display()))?
         } else {
             if !path.exists() {
                 bail!("runs table {} does not exist", path.display());
@@ -90,7 +107,8 @@ impl Runs {
                 .with_has_header(true)
                 .try_into_reader_with_file_path(Some(path.to_path_buf()))
                 .and_then(|r| r.finish())
-                .map_err(anyhow::Error::from).with_context(|| format!("reading CSV {}", path.display()))?
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("reading CSV {}", path.display()))?
         };
         Runs::from_frame(&df).with_context(|| format!("in runs table {}", path.display()))
     }
@@ -100,18 +118,22 @@ impl Runs {
         let mut cols = Vec::with_capacity(4);
         for name in RUN_COLUMNS {
             let col = df.column(name).map_err(|_| {
-                let have: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+                let have: Vec<String> =
+                    df.get_column_names().iter().map(|s| s.to_string()).collect();
                 anyhow::anyhow!("missing column `{name}` (columns present: {})", have.join(", "))
             })?;
             let col = col
                 .cast(&DataType::Float64)
-                .map_err(anyhow::Error::from).with_context(|| format!("column `{name}` is not numeric"))?;
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("column `{name}` is not numeric"))?;
             let ca = col.f64()?;
             let mut v = Vec::with_capacity(ca.len());
             for i in 0..ca.len() {
                 match ca.get(i) {
                     Some(x) => v.push(x),
-                    None => bail!("column `{name}`, run {i} (0-based): missing or non-numeric value"),
+                    None => {
+                        bail!("column `{name}`, run {i} (0-based): missing or non-numeric value")
+                    }
                 }
             }
             cols.push(v);

@@ -30,14 +30,17 @@ pub fn theta_entry(name: &str, value: f64) -> Result<(usize, f64)> {
         "beta" => (4, value),
         "R_D_star" | "R_D*" | "rd_star" => (LN_RD, positive(value)?),
         "R_N_star" | "R_N*" | "rn_star" => (LN_RN, positive(value)?),
-        _ => bail!("unknown constant `{name}` (expected one of a, b, e, E, A, B, alpha, beta, R_D_star, R_N_star)"),
+        _ => bail!(
+            "unknown constant `{name}` (expected one of a, b, e, E, A, B, alpha, beta, R_D_star, R_N_star)"
+        ),
     })
 }
 
 /// Parses `NAME=VALUE`.
 pub fn parse_assignment(s: &str) -> Result<(String, f64)> {
     let Some((k, v)) = s.split_once('=') else { bail!("expected NAME=VALUE, got `{s}`") };
-    let v: f64 = v.trim().parse().map_err(|_| anyhow::anyhow!("`{}` is not a number in `{s}`", v.trim()))?;
+    let v: f64 =
+        v.trim().parse().map_err(|_| anyhow::anyhow!("`{}` is not a number in `{s}`", v.trim()))?;
     Ok((k.trim().to_string(), v))
 }
 
@@ -62,7 +65,10 @@ pub fn parse_params(spec: &str) -> Result<LawParams> {
         t[i] = tv;
     }
     if let Some(i) = (0..5).find(|&i| t[i].is_nan()) {
-        bail!("law constants `{spec}`: `{}` is missing (give a,b,e or A,B,E, alpha, beta; or `sdc-c4`)", THETA_NAMES[i]);
+        bail!(
+            "law constants `{spec}`: `{}` is missing (give a,b,e or A,B,E, alpha, beta; or `sdc-c4`)",
+            THETA_NAMES[i]
+        );
     }
     Ok(super::objective::params_from_theta(&t))
 }

@@ -5,7 +5,10 @@
 //! It computes the same numbers as [`objective_full`] (tested to 1e-12 relative) 6-10x faster
 //! per run; [`HuberProblem`](super::objective::HuberProblem) uses it whenever it applies.
 
-use super::objective::{ALPHA, BETA, Form, LN_RD, LN_RN, N_THETA, ParamMap, Prepared, Reduction, Theta, huber, huber_grad, objective_full};
+use super::objective::{
+    ALPHA, BETA, Form, LN_RD, LN_RN, N_THETA, ParamMap, Prepared, Reduction, Theta, huber,
+    huber_grad, objective_full,
+};
 use super::vmath::{exp, expm1, ln};
 
 /// Runs per block of the evaluation loop (stack scratch, no allocation per evaluation).
@@ -35,7 +38,15 @@ impl Stage2Kernel {
     pub fn new(data: &[Prepared], base: &Theta) -> Self {
         let (a, b, alpha, beta) = (base[0], base[1], base[ALPHA], base[BETA]);
         let c = alpha.ln() + a - beta.ln() - b;
-        let mut k = Stage2Kernel { base: *base, data: data.to_vec(), ln_un: vec![], r_n: vec![], ln_u: vec![], r_d: vec![], ln_loss: vec![] };
+        let mut k = Stage2Kernel {
+            base: *base,
+            data: data.to_vec(),
+            ln_un: vec![],
+            r_n: vec![],
+            ln_u: vec![],
+            r_d: vec![],
+            ln_loss: vec![],
+        };
         for r in data {
             let lu = (c + beta * r.ln_u) / alpha;
             let capped = lu >= r.ln_n;
@@ -64,8 +75,20 @@ impl Stage2Kernel {
         while start < n {
             let end = (start + BLOCK).min(n);
             let (mut hub, mut gd, mut gn) = ([0.0; BLOCK], [0.0; BLOCK], [0.0; BLOCK]);
-            let cols = (&self.ln_un[start..end], &self.r_n[start..end], &self.ln_u[start..end], &self.r_d[start..end], &self.ln_loss[start..end]);
-            block(cols, (a, b, e, alpha, beta), (rd_s, rn_s, inv_rd, inv_rn), delta, (&mut hub, &mut gd, &mut gn));
+            let cols = (
+                &self.ln_un[start..end],
+                &self.r_n[start..end],
+                &self.ln_u[start..end],
+                &self.r_d[start..end],
+                &self.ln_loss[start..end],
+            );
+            block(
+                cols,
+                (a, b, e, alpha, beta),
+                (rd_s, rn_s, inv_rd, inv_rn),
+                delta,
+                (&mut hub, &mut gd, &mut gn),
+            );
             for i in 0..end - start {
                 f += hub[i];
                 g_rd += gd[i];
@@ -89,9 +112,18 @@ type Out<'a> = (&'a mut [f64; BLOCK], &'a mut [f64; BLOCK], &'a mut [f64; BLOCK]
 
 /// One block of runs: Huber term and the two gradient entries per run, compiled for the widest
 /// SIMD the CPU has (measured here per run: AVX-512 19-25 ns, AVX2 40 ns, SSE2 71-83 ns, libm scalar 150-200 ns).
-fn block(cols: Cols, chin: (f64, f64, f64, f64, f64), dec: (f64, f64, f64, f64), delta: f64, out: Out) {
+fn block(
+    cols: Cols,
+    chin: (f64, f64, f64, f64, f64),
+    dec: (f64, f64, f64, f64),
+    delta: f64,
+    out: Out,
+) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") && std::arch::is_x86_feature_detected!("fma") {
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
         // SAFETY: the CPU supports AVX-512 F, DQ and FMA, checked just above.
         return unsafe { block_avx512(cols, chin, dec, delta, out) };
     }
@@ -105,13 +137,25 @@ fn block(cols: Cols, chin: (f64, f64, f64, f64, f64), dec: (f64, f64, f64, f64),
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn block_avx2(cols: Cols, chin: (f64, f64, f64, f64, f64), dec: (f64, f64, f64, f64), delta: f64, out: Out) {
+fn block_avx2(
+    cols: Cols,
+    chin: (f64, f64, f64, f64, f64),
+    dec: (f64, f64, f64, f64),
+    delta: f64,
+    out: Out,
+) {
     block_body::<true>(cols, chin, dec, delta, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,fma")]
-fn block_avx512(cols: Cols, chin: (f64, f64, f64, f64, f64), dec: (f64, f64, f64, f64), delta: f64, out: Out) {
+fn block_avx512(
+    cols: Cols,
+    chin: (f64, f64, f64, f64, f64),
+    dec: (f64, f64, f64, f64),
+    delta: f64,
+    out: Out,
+) {
     block_body::<true>(cols, chin, dec, delta, out)
 }
 
@@ -119,13 +163,20 @@ fn block_avx512(cols: Cols, chin: (f64, f64, f64, f64, f64), dec: (f64, f64, f64
 /// into one pass per transcendental so each pass is a short loop the CPU can overlap (one long
 /// loop body would be bound by the latency of its polynomial chains).
 #[inline(always)]
-fn block_body<const FMA: bool>(cols: Cols, chin: (f64, f64, f64, f64, f64), dec: (f64, f64, f64, f64), delta: f64, out: Out) {
+fn block_body<const FMA: bool>(
+    cols: Cols,
+    chin: (f64, f64, f64, f64, f64),
+    dec: (f64, f64, f64, f64),
+    delta: f64,
+    out: Out,
+) {
     let (ln_un, r_n, ln_u, r_d, ln_loss) = cols;
     let (a, b, e, alpha, beta) = chin;
     let (rd_s, rn_s, inv_rd, inv_rn) = dec;
     let (hub, gd, gn) = out;
     let m = ln_loss.len().min(BLOCK);
-    let (ln_un, r_n, ln_u, r_d, ln_loss) = (&ln_un[..m], &r_n[..m], &ln_u[..m], &r_d[..m], &ln_loss[..m]);
+    let (ln_un, r_n, ln_u, r_d, ln_loss) =
+        (&ln_un[..m], &r_n[..m], &ln_u[..m], &r_d[..m], &ln_loss[..m]);
     // 1 - exp(-R/R*) for N and D.
     let (mut om_n, mut om_d) = ([0.0; BLOCK], [0.0; BLOCK]);
     for i in 0..m {
@@ -199,7 +250,15 @@ mod tests {
                     let d = u * ep;
                     let l = 1.8 + 400.0 / n.powf(0.35) + 1500.0 / d.powf(0.35) + 0.01 * i as f64;
                     let (ln_u, r_d) = (u.ln(), ep - 1.0);
-                    data.push(Prepared { n, ln_n: n.ln(), ln_d: d.ln(), ln_u, u, r_d, ln_loss: l.ln() });
+                    data.push(Prepared {
+                        n,
+                        ln_n: n.ln(),
+                        ln_d: d.ln(),
+                        ln_u,
+                        u,
+                        r_d,
+                        ln_loss: l.ln(),
+                    });
                 }
             }
         }
@@ -213,12 +272,23 @@ mod tests {
         let (rd_s, rn_s) = (t[LN_RD].exp(), t[LN_RN].exp());
         let dec = (rd_s, rn_s, 1.0 / rd_s, 1.0 / rn_s);
         type Variant = fn(Cols, (f64, f64, f64, f64, f64), (f64, f64, f64, f64), f64, Out);
-        let mut variants: Vec<(&str, Variant)> = vec![("plain", block_body::<false>), ("plain fma", block_body::<true>), ("dispatch", block)];
+        let mut variants: Vec<(&str, Variant)> = vec![
+            ("plain", block_body::<false>),
+            ("plain fma", block_body::<true>),
+            ("dispatch", block),
+        ];
         #[cfg(target_arch = "x86_64")]
         {
             let has = |f: &str| match f {
-                "avx2" => std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
-                _ => std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") && std::arch::is_x86_feature_detected!("fma"),
+                "avx2" => {
+                    std::arch::is_x86_feature_detected!("avx2")
+                        && std::arch::is_x86_feature_detected!("fma")
+                }
+                _ => {
+                    std::arch::is_x86_feature_detected!("avx512f")
+                        && std::arch::is_x86_feature_detected!("avx512dq")
+                        && std::arch::is_x86_feature_detected!("fma")
+                }
             };
             // SAFETY (both): only called when the CPU has the features, checked by `has`.
             if has("avx2") {
@@ -232,10 +302,22 @@ mod tests {
         for (name, v) in variants {
             let (mut hub, mut gd, mut gn) = ([0.0; BLOCK], [0.0; BLOCK], [0.0; BLOCK]);
             v(cols, chin, dec, 1e-3, (&mut hub, &mut gd, &mut gn));
-            let (f, d, n) = (hub[..m].iter().sum::<f64>(), gd[..m].iter().sum::<f64>(), gn[..m].iter().sum::<f64>());
+            let (f, d, n) = (
+                hub[..m].iter().sum::<f64>(),
+                gd[..m].iter().sum::<f64>(),
+                gn[..m].iter().sum::<f64>(),
+            );
             assert!((f / f0 - 1.0).abs() < 1e-12, "{name}: objective {f} vs {f0}");
-            assert!((d - g0[LN_RD]).abs() <= 1e-11 * (g0[LN_RD].abs() + f0), "{name}: d/d ln R_D* {d} vs {}", g0[LN_RD]);
-            assert!((n - g0[LN_RN]).abs() <= 1e-11 * (g0[LN_RN].abs() + f0), "{name}: d/d ln R_N* {n} vs {}", g0[LN_RN]);
+            assert!(
+                (d - g0[LN_RD]).abs() <= 1e-11 * (g0[LN_RD].abs() + f0),
+                "{name}: d/d ln R_D* {d} vs {}",
+                g0[LN_RD]
+            );
+            assert!(
+                (n - g0[LN_RN]).abs() <= 1e-11 * (g0[LN_RN].abs() + f0),
+                "{name}: d/d ln R_N* {n} vs {}",
+                g0[LN_RN]
+            );
         }
     }
 }

@@ -2,16 +2,21 @@
 //! bootstrap percentile intervals over runs, and profiles of the objective over R_D* and R_N*
 //! with the flatness around the minimum.
 
-use super::fit::{FitMode, FitOptions, FitOutcome, Stage1, Starts, fit_law_from, multi_start, param_map};
+use super::fit::{
+    FitMode, FitOptions, FitOutcome, Stage1, Starts, fit_law_from, multi_start, param_map,
+};
 use super::law::LawParams;
-use super::objective::{ALPHA, BETA, Form, LN_RD, LN_RN, Reduction, THETA_NAMES, Theta, huber, prepare, theta_from_params};
+use super::objective::{
+    ALPHA, BETA, Form, LN_RD, LN_RN, Reduction, THETA_NAMES, Theta, huber, prepare,
+    theta_from_params,
+};
 use super::runs::Runs;
 use anyhow::{Result, bail};
+pub use dclab_types::fit::{Bootstrap, FlatRegion, Goodness, Residual};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-pub use dclab_types::fit::{Bootstrap, FlatRegion, Goodness, Residual};
 
 /// R^2, summed Huber objective (threshold `delta`), RMSE of log loss and residuals at `p`.
 pub fn goodness(runs: &Runs, p: &LawParams, delta: f64) -> Goodness {
@@ -111,7 +116,14 @@ pub fn refit_starts(best: &FitOutcome) -> Starts {
 
 /// Bootstrap over runs: `n` resamples with replacement, each refitted with the same protocol
 /// from [`refit_starts`]; percentile intervals at `level` for every fitted constant.
-pub fn bootstrap(runs: &Runs, opts: &FitOptions, best: &FitOutcome, n: usize, seed: u64, level: f64) -> Result<Bootstrap> {
+pub fn bootstrap(
+    runs: &Runs,
+    opts: &FitOptions,
+    best: &FitOutcome,
+    n: usize,
+    seed: u64,
+    level: f64,
+) -> Result<Bootstrap> {
     if !(level > 0.0 && level < 1.0) {
         bail!("interval level must be in (0, 1), got {level}");
     }
@@ -121,7 +133,9 @@ pub fn bootstrap(runs: &Runs, opts: &FitOptions, best: &FitOutcome, n: usize, se
     let fits: Vec<Option<LawParams>> = (0..n)
         .into_par_iter()
         .map(|i| {
-            let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64));
+            let mut rng = StdRng::seed_from_u64(
+                seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64),
+            );
             let idx: Vec<usize> = (0..m).map(|_| rng.random_range(0..m)).collect();
             fit_law_from(&runs.select(&idx), opts, &starts).ok().map(|f| f.params)
         })
@@ -131,7 +145,13 @@ pub fn bootstrap(runs: &Runs, opts: &FitOptions, best: &FitOutcome, n: usize, se
     for name in names {
         let mut v: Vec<f64> = ok
             .iter()
-            .map(|p| named_values(p).into_iter().find(|(k, _)| *k == name).map(|(_, v)| v).unwrap_or(f64::NAN))
+            .map(|p| {
+                named_values(p)
+                    .into_iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v)
+                    .unwrap_or(f64::NAN)
+            })
             .filter(|v| v.is_finite())
             .collect();
         if v.is_empty() {
@@ -158,7 +178,9 @@ pub enum Profiled {
 pub fn profile_grid(best: f64) -> Vec<f64> {
     let mut v: Vec<f64> = (0..25).map(|i| 10f64.powf(-0.5 + 4.5 * i as f64 / 24.0)).collect();
     v.extend((0..31).map(|i| best * 10f64.powf(-0.3 + 0.02 * i as f64)));
-    v.extend((1..=5).flat_map(|k| [best * (1.0 - 0.01 * k as f64), best * (1.0 + 0.01 * k as f64)]));
+    v.extend(
+        (1..=5).flat_map(|k| [best * (1.0 - 0.01 * k as f64), best * (1.0 + 0.01 * k as f64)]),
+    );
     v.push(best);
     v.retain(|x| x.is_finite() && *x > 0.0);
     v.sort_by(f64::total_cmp);
@@ -168,7 +190,13 @@ pub fn profile_grid(best: f64) -> Vec<f64> {
 
 /// Objective minimised over the other free constants with one decay constant held at each
 /// value: `[[value, objective], ...]` (two-stage: stage 1 stays fixed; joint: all others free).
-pub fn profile(runs: &Runs, opts: &FitOptions, best: &FitOutcome, which: Profiled, values: &[f64]) -> Result<Vec<[f64; 2]>> {
+pub fn profile(
+    runs: &Runs,
+    opts: &FitOptions,
+    best: &FitOutcome,
+    which: Profiled,
+    values: &[f64],
+) -> Result<Vec<[f64; 2]>> {
     let data = prepare(runs);
     let mut fixed = crate::scaling::fit::fixed_theta(opts)?;
     let (k, other) = match which {
@@ -205,7 +233,12 @@ pub fn profile(runs: &Runs, opts: &FitOptions, best: &FitOutcome, which: Profile
 /// contiguous values whose objective is within each tolerance of the objective there.
 pub fn flatness(profile: &[[f64; 2]], center: f64, tols: &[f64]) -> Vec<FlatRegion> {
     let distance = |v: f64| (v / center).ln().abs();
-    let Some((imin, _)) = profile.iter().enumerate().filter(|(_, p)| p[1].is_finite()).min_by(|a, b| distance(a.1[0]).total_cmp(&distance(b.1[0]))) else {
+    let Some((imin, _)) = profile
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p[1].is_finite())
+        .min_by(|a, b| distance(a.1[0]).total_cmp(&distance(b.1[0])))
+    else {
         return Vec::new();
     };
     let fmin = profile[imin][1];

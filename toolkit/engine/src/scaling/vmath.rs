@@ -78,7 +78,13 @@ fn exp_parts<const FMA: bool>(x: f64) -> (f64, f64, bool, bool) {
 pub fn exp<const FMA: bool>(x: f64) -> f64 {
     let (q, two_km1, big, small) = exp_parts::<FMA>(x);
     let y = (1.0 + q) * two_km1 * 2.0;
-    if big { f64::INFINITY } else if small { 0.0 } else { y }
+    if big {
+        f64::INFINITY
+    } else if small {
+        0.0
+    } else {
+        y
+    }
 }
 
 /// e^x - 1, accurate near zero.
@@ -89,7 +95,13 @@ pub fn expm1<const FMA: bool>(x: f64) -> f64 {
     // 2^k (1 + q) - 1 = 2^k q + (2^k - 1); exact q when k = 0. Near the top 2^k alone
     // overflows, and the -1 is lost anyway.
     let y = if x > 700.0 { two_km1 * (2.0 * (1.0 + q)) } else { two_k * q + (two_k - 1.0) };
-    if big { f64::INFINITY } else if small { -1.0 } else { y }
+    if big {
+        f64::INFINITY
+    } else if small {
+        -1.0
+    } else {
+        y
+    }
 }
 
 /// Natural logarithm (NaN for negative input, -inf at zero).

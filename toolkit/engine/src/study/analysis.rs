@@ -3,15 +3,17 @@
 //! compute, and the plain findings (did loss turn up with epochs), computed from the table so
 //! the summary never states more than the runs show.
 
-use crate::scaling::crit::{critical_compute, dba_c_crit, CritOptions};
-use crate::scaling::fit::{fit_law, FitOptions};
+use crate::scaling::crit::{CritOptions, critical_compute, dba_c_crit};
+use crate::scaling::fit::{FitOptions, fit_law};
 use crate::scaling::law::half_value_repetition;
 use crate::scaling::runs::Runs;
 use crate::scaling::uncertainty::goodness;
 use crate::sweep::RunRow;
 use crate::viz::figures::families;
+pub use dclab_types::study::{
+    Analysis, BestAt, DeltaAt, EpochTrend, FamilyBest, FamilyLaw, FitChoice, Frontier, Verdict,
+};
 use std::collections::BTreeMap;
-pub use dclab_types::study::{Analysis, BestAt, DeltaAt, EpochTrend, FamilyBest, FamilyLaw, FitChoice, Frontier, Verdict};
 
 /// The loss targets a law can be fitted to, in the order they are tried.
 pub const FIT_TARGETS: [&str; 3] = ["final", "best", "before-turn-up"];
@@ -21,10 +23,24 @@ pub fn analyze(rows: &[RunRow]) -> Analysis {
     let fams = families(rows);
     let trends = epoch_trends(rows);
     let fit_choices: Vec<FitChoice> = fams.iter().map(|f| choose_fit(rows, f, &trends)).collect();
-    let laws: Vec<FamilyLaw> = fit_choices.iter().map(|c| c.candidates.iter().find(|l| l.target == c.target).expect("the chosen candidate").clone()).collect();
+    let laws: Vec<FamilyLaw> = fit_choices
+        .iter()
+        .map(|c| {
+            c.candidates
+                .iter()
+                .find(|l| l.target == c.target)
+                .expect("the chosen candidate")
+                .clone()
+        })
+        .collect();
     let largest_common_flops = fams
         .iter()
-        .map(|f| rows.iter().filter(|r| &r.point.family == f).map(|r| r.summary.flops).fold(f64::NEG_INFINITY, f64::max))
+        .map(|f| {
+            rows.iter()
+                .filter(|r| &r.point.family == f)
+                .map(|r| r.summary.flops)
+                .fold(f64::NEG_INFINITY, f64::max)
+        })
         .fold(None, |acc: Option<f64>, m| Some(acc.map_or(m, |a| a.min(m))));
     let mut best_at_largest: Vec<BestAt> = match largest_common_flops {
         Some(c) => fams
@@ -33,13 +49,20 @@ pub fn analyze(rows: &[RunRow]) -> Analysis {
                 rows.iter()
                     .filter(|r| &r.point.family == f && r.summary.flops <= c * 1.01)
                     .min_by(|a, b| a.summary.best_loss().0.total_cmp(&b.summary.best_loss().0))
-                    .map(|r| BestAt { family: f.clone(), run_id: r.point.run_id.clone(), flops: r.summary.flops, best_val_loss: r.summary.best_loss().0 })
+                    .map(|r| BestAt {
+                        family: f.clone(),
+                        run_id: r.point.run_id.clone(),
+                        flops: r.summary.flops,
+                        best_val_loss: r.summary.best_loss().0,
+                    })
             })
             .collect(),
         None => vec![],
     };
     best_at_largest.sort_by(|a, b| a.best_val_loss.total_cmp(&b.best_val_loss));
-    let law = |name: &str| laws.iter().find(|l| l.family == name && l.identified()).and_then(|l| l.params);
+    let law = |name: &str| {
+        laws.iter().find(|l| l.family == name && l.identified()).and_then(|l| l.params)
+    };
     let (crit, crit_at_study) = match (law("ar"), law("diffusion")) {
         (Some(ar), Some(diff)) => {
             let opts = CritOptions { c_min: 1e6, c_max: 1e30 };
@@ -47,11 +70,23 @@ pub fn analyze(rows: &[RunRow]) -> Analysis {
             let mut own: Vec<f64> = rows.iter().map(|r| r.summary.unique_tokens as f64).collect();
             own.sort_by(f64::total_cmp);
             own.dedup();
-            (Some(critical_compute(&ar, &diff, &wide, &opts)), Some(critical_compute(&ar, &diff, &own, &opts)))
+            (
+                Some(critical_compute(&ar, &diff, &wide, &opts)),
+                Some(critical_compute(&ar, &diff, &own, &opts)),
+            )
         }
         _ => (None, None),
     };
-    Analysis { laws, trends, largest_common_flops, best_at_largest, crit, crit_at_study, frontier: frontier(rows), fit_choices }
+    Analysis {
+        laws,
+        trends,
+        largest_common_flops,
+        best_at_largest,
+        crit,
+        crit_at_study,
+        frontier: frontier(rows),
+        fit_choices,
+    }
 }
 
 /// Delta = diffusion - AR is a win for diffusion only when Delta + 2 SE < 0, a loss when
@@ -110,11 +145,20 @@ pub fn frontier(rows: &[RunRow]) -> Vec<Frontier> {
     }
     let mut out = Vec::new();
     for (u, rs) in by_u {
-        let (Some(a), Some(d)) = (best_of(&rs, "ar", f64::INFINITY), best_of(&rs, "diffusion", f64::INFINITY)) else { continue };
+        let (Some(a), Some(d)) =
+            (best_of(&rs, "ar", f64::INFINITY), best_of(&rs, "diffusion", f64::INFINITY))
+        else {
+            continue;
+        };
         let (ar, diffusion) = (family_best(a), family_best(d));
         let delta = diffusion.loss - ar.loss;
         let stderr = (se0(ar.stderr).powi(2) + se0(diffusion.stderr).powi(2)).sqrt();
-        let min_flops = |f: &str| rs.iter().filter(|r| r.point.family == f).map(|r| r.summary.flops).fold(f64::INFINITY, f64::min);
+        let min_flops = |f: &str| {
+            rs.iter()
+                .filter(|r| r.point.family == f)
+                .map(|r| r.summary.flops)
+                .fold(f64::INFINITY, f64::min)
+        };
         let max_flops = rs.iter().map(|r| r.summary.flops).fold(0.0, f64::max);
         let start = min_flops("ar").max(min_flops("diffusion"));
         let mut by_compute = Vec::new();
@@ -125,7 +169,11 @@ pub fn frontier(rows: &[RunRow]) -> Vec<Frontier> {
             if let (Some(a), Some(d)) = (best_of(&rs, "ar", c), best_of(&rs, "diffusion", c)) {
                 let (la, sa) = a.summary.best_loss();
                 let (ld, sd) = d.summary.best_loss();
-                by_compute.push(DeltaAt { flops: c, delta: ld - la, stderr: (se0(sa).powi(2) + se0(sd).powi(2)).sqrt() });
+                by_compute.push(DeltaAt {
+                    flops: c,
+                    delta: ld - la,
+                    stderr: (se0(sa).powi(2) + se0(sd).powi(2)).sqrt(),
+                });
             }
             if c >= max_flops {
                 break;
@@ -133,7 +181,18 @@ pub fn frontier(rows: &[RunRow]) -> Vec<Frontier> {
             k += 1;
         }
         let trend_zero_flops = trend_zero(&by_compute);
-        out.push(Frontier { unique_tokens: u, verdict: verdict(delta, stderr), ar, diffusion, delta, stderr, by_compute, dba_c_crit: dba_c_crit(u as f64), max_flops, trend_zero_flops });
+        out.push(Frontier {
+            unique_tokens: u,
+            verdict: verdict(delta, stderr),
+            ar,
+            diffusion,
+            delta,
+            stderr,
+            by_compute,
+            dba_c_crit: dba_c_crit(u as f64),
+            max_flops,
+            trend_zero_flops,
+        });
     }
     out
 }
@@ -164,7 +223,13 @@ pub fn trend_zero(points: &[DeltaAt]) -> Option<f64> {
 fn best_regularised<'a>(rows: &'a [RunRow], family: &str) -> Vec<&'a RunRow> {
     let mut cells: BTreeMap<(String, usize, u64, u64, String), &RunRow> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.point.family == family) {
-        let key = (r.point.model_spec.clone(), r.summary.unique_tokens, r.summary.epochs.to_bits(), r.point.point_seed, r.point.kind.clone());
+        let key = (
+            r.point.model_spec.clone(),
+            r.summary.unique_tokens,
+            r.summary.epochs.to_bits(),
+            r.point.point_seed,
+            r.point.kind.clone(),
+        );
         let e = cells.entry(key).or_insert(r);
         if r.summary.final_loss().0 < e.summary.final_loss().0 {
             *e = r;
@@ -182,13 +247,27 @@ pub fn family_runs(rows: &[RunRow], family: &str, target: &str) -> anyhow::Resul
         "before-turn-up" => {
             let mut groups: BTreeMap<(String, usize, u64, String), Vec<&RunRow>> = BTreeMap::new();
             for r in &cells {
-                groups.entry((r.point.model_spec.clone(), r.summary.unique_tokens, r.point.point_seed, r.point.kind.clone())).or_default().push(r);
+                groups
+                    .entry((
+                        r.point.model_spec.clone(),
+                        r.summary.unique_tokens,
+                        r.point.point_seed,
+                        r.point.kind.clone(),
+                    ))
+                    .or_default()
+                    .push(r);
             }
             groups
                 .into_values()
                 .flat_map(|mut g| {
                     g.sort_by(|a, b| a.summary.epochs.total_cmp(&b.summary.epochs));
-                    let lowest = g.iter().enumerate().min_by(|a, b| a.1.summary.final_loss().0.total_cmp(&b.1.summary.final_loss().0)).map_or(0, |(i, _)| i);
+                    let lowest = g
+                        .iter()
+                        .enumerate()
+                        .min_by(|a, b| {
+                            a.1.summary.final_loss().0.total_cmp(&b.1.summary.final_loss().0)
+                        })
+                        .map_or(0, |(i, _)| i);
                     g.truncate(lowest + 1);
                     g
                 })
@@ -202,11 +281,17 @@ pub fn family_runs(rows: &[RunRow], family: &str, target: &str) -> anyhow::Resul
         kept.iter()
             .map(|r| {
                 let s = &r.summary;
-                if best && s.steps > 0 { s.tokens_seen as f64 * s.best_val_step as f64 / s.steps as f64 } else { s.tokens_seen as f64 }
+                if best && s.steps > 0 {
+                    s.tokens_seen as f64 * s.best_val_step as f64 / s.steps as f64
+                } else {
+                    s.tokens_seen as f64
+                }
             })
             .collect(),
         kept.iter().map(|r| r.summary.unique_tokens as f64).collect(),
-        kept.iter().map(|r| if best { r.summary.best_loss().0 } else { r.summary.final_loss().0 }).collect(),
+        kept.iter()
+            .map(|r| if best { r.summary.best_loss().0 } else { r.summary.final_loss().0 })
+            .collect(),
     )
 }
 
@@ -266,8 +351,15 @@ fn fit_family(rows: &[RunRow], family: &str, target: &str) -> FamilyLaw {
 /// final losses turn up (from `trends`, [`epoch_trends`] of the same rows), which the law
 /// (monotone in epochs) cannot express.
 pub fn choose_fit(rows: &[RunRow], family: &str, trends: &[EpochTrend]) -> FitChoice {
-    let candidates: Vec<FamilyLaw> = FIT_TARGETS.iter().map(|t| fit_family(rows, family, t)).collect();
-    let rank = |l: &FamilyLaw| (l.params.is_none(), !l.identified(), if l.rmse_log.is_finite() { l.rmse_log } else { f64::INFINITY });
+    let candidates: Vec<FamilyLaw> =
+        FIT_TARGETS.iter().map(|t| fit_family(rows, family, t)).collect();
+    let rank = |l: &FamilyLaw| {
+        (
+            l.params.is_none(),
+            !l.identified(),
+            if l.rmse_log.is_finite() { l.rmse_log } else { f64::INFINITY },
+        )
+    };
     let chosen = candidates
         .iter()
         .min_by(|a, b| {
@@ -275,7 +367,10 @@ pub fn choose_fit(rows: &[RunRow], family: &str, trends: &[EpochTrend]) -> FitCh
             x.0.cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.total_cmp(&y.2))
         })
         .expect("three candidates");
-    let turned = trends.iter().filter(|t| t.family == family).fold((0, 0), |(k, n), t| (k + t.turned_up as usize, n + 1));
+    let turned = trends
+        .iter()
+        .filter(|t| t.family == family)
+        .fold((0, 0), |(k, n), t| (k + t.turned_up as usize, n + 1));
     let words: Vec<String> = candidates
         .iter()
         .map(|l| match (&l.params, &l.error) {
@@ -285,7 +380,11 @@ pub fn choose_fit(rows: &[RunRow], family: &str, trends: &[EpochTrend]) -> FitCh
                 l.n_runs,
                 l.r2,
                 l.rmse_log,
-                if l.not_identified.is_empty() { String::new() } else { format!(", not identified: {}", l.not_identified.join(", ")) }
+                if l.not_identified.is_empty() {
+                    String::new()
+                } else {
+                    format!(", not identified: {}", l.not_identified.join(", "))
+                }
             ),
             (None, e) => format!("{}: no fit ({})", l.target, e.as_deref().unwrap_or("?")),
         })
@@ -294,7 +393,11 @@ pub fn choose_fit(rows: &[RunRow], family: &str, trends: &[EpochTrend]) -> FitCh
         "{} Chosen: {} ({}). Final losses turn up with epochs in {} of {} (model, U) groups; the law is monotone in epochs, so it cannot express a rise.",
         words.join("; ") + ".",
         chosen.target,
-        if chosen.identified() { "identified, with the lowest residual among identified fits" } else { "no candidate is identified; the lowest residual is kept and its constants are not reported" },
+        if chosen.identified() {
+            "identified, with the lowest residual among identified fits"
+        } else {
+            "no candidate is identified; the lowest residual is kept and its constants are not reported"
+        },
         turned.0,
         turned.1
     );
@@ -306,8 +409,18 @@ pub fn choose_fit(rows: &[RunRow], family: &str, trends: &[EpochTrend]) -> FitCh
 pub fn epoch_trends(rows: &[RunRow]) -> Vec<EpochTrend> {
     let mut groups: BTreeMap<(String, String, usize), Vec<&RunRow>> = BTreeMap::new();
     for f in families(rows) {
-        for r in best_regularised(rows, &f).into_iter().filter(|r| r.point.kind == "grid" || r.point.kind == "doubling") {
-            groups.entry((r.point.family.clone(), r.point.model_spec.clone(), r.summary.unique_tokens)).or_default().push(r);
+        for r in best_regularised(rows, &f)
+            .into_iter()
+            .filter(|r| r.point.kind == "grid" || r.point.kind == "doubling")
+        {
+            groups
+                .entry((
+                    r.point.family.clone(),
+                    r.point.model_spec.clone(),
+                    r.summary.unique_tokens,
+                ))
+                .or_default()
+                .push(r);
         }
     }
     let mut out = Vec::new();
@@ -323,15 +436,31 @@ pub fn epoch_trends(rows: &[RunRow]) -> Vec<EpochTrend> {
             let v: Vec<&&RunRow> = g.iter().filter(|r| r.summary.epochs == e).collect();
             let n = v.len() as f64;
             let loss = v.iter().map(|r| r.summary.final_loss().0).sum::<f64>() / n;
-            let se = (v.iter().map(|r| se0(r.summary.final_loss().1).powi(2)).sum::<f64>()).sqrt() / n;
+            let se =
+                (v.iter().map(|r| se0(r.summary.final_loss().1).powi(2)).sum::<f64>()).sqrt() / n;
             (loss, se)
         };
-        let (best_epochs, (best_loss, best_se)) = epochs.iter().map(|&e| (e, at(e))).min_by(|a, b| a.1 .0.total_cmp(&b.1 .0)).expect("two epochs");
+        let (best_epochs, (best_loss, best_se)) = epochs
+            .iter()
+            .map(|&e| (e, at(e)))
+            .min_by(|a, b| a.1.0.total_cmp(&b.1.0))
+            .expect("two epochs");
         let last_epochs = *epochs.last().expect("two epochs");
         let (last_loss, last_se) = at(last_epochs);
         // AR's validation loss is exact (standard error 0): demand at least 0.005 nats as well.
-        let turned_up = last_epochs > best_epochs && last_loss - best_loss > (2.0 * (best_se.powi(2) + last_se.powi(2)).sqrt()).max(0.005);
-        out.push(EpochTrend { family, model, unique_tokens, best_epochs, best_loss, last_epochs, last_loss, turned_up });
+        let turned_up = last_epochs > best_epochs
+            && last_loss - best_loss
+                > (2.0 * (best_se.powi(2) + last_se.powi(2)).sqrt()).max(0.005);
+        out.push(EpochTrend {
+            family,
+            model,
+            unique_tokens,
+            best_epochs,
+            best_loss,
+            last_epochs,
+            last_loss,
+            turned_up,
+        });
     }
     out
 }
@@ -364,8 +493,7 @@ mod tests {
         for extra in [rest, tail] {
             v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         }
-        serde_json::from_value(v)
-        .unwrap()
+        serde_json::from_value(v).unwrap()
     }
 
     #[test]
@@ -387,7 +515,10 @@ mod tests {
             row("diffusion", "b", 16.0, 3e10, 2.40, 0.03),
         ];
         let f = &frontier(&rows)[0];
-        assert_eq!((f.ar.run_id.as_str(), f.diffusion.run_id.as_str()), ("ar_a_E4", "diffusion_b_E16"));
+        assert_eq!(
+            (f.ar.run_id.as_str(), f.diffusion.run_id.as_str()),
+            ("ar_a_E4", "diffusion_b_E16")
+        );
         assert!((f.delta + 0.10).abs() < 1e-12 && (f.stderr - 0.03).abs() < 1e-12);
         assert_eq!(f.verdict, Verdict::DiffusionWins);
         // Delta as compute grows: diffusion behind at 1e9 (3.20 vs 2.90), ahead only once its
@@ -405,7 +536,12 @@ mod tests {
         // A U with only one family has no comparison.
         assert!(frontier(&rows[..3]).is_empty());
         // The trend: only when Delta is positive and falling.
-        let at = |v: [f64; 3]| v.iter().enumerate().map(|(i, &delta)| DeltaAt { flops: 10f64.powi(10 + i as i32), delta, stderr: 0.0 }).collect::<Vec<_>>();
+        let at = |v: [f64; 3]| {
+            v.iter()
+                .enumerate()
+                .map(|(i, &delta)| DeltaAt { flops: 10f64.powi(10 + i as i32), delta, stderr: 0.0 })
+                .collect::<Vec<_>>()
+        };
         assert!((trend_zero(&at([0.4, 0.3, 0.2])).unwrap().log10() - 14.0).abs() < 1e-9);
         assert!(trend_zero(&at([0.2, 0.3, 0.4])).is_none(), "rising");
         assert!(trend_zero(&at([0.1, 0.0, -0.1])).is_none(), "already crossed");

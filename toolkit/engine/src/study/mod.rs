@@ -7,6 +7,6 @@ pub mod report;
 pub mod run;
 pub mod view;
 
-pub use analysis::{analyze, Analysis};
+pub use analysis::{Analysis, analyze};
 pub use presets::preset;
-pub use run::{run_study, Study};
+pub use run::{Study, run_study};

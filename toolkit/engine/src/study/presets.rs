@@ -3,7 +3,7 @@
 //! on a 2-core CPU) and `paper-small` (the grid a GPU user runs to identify both laws).
 
 use crate::sweep::SweepSpec;
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 
 /// Preset names and their TOML.
 pub const PRESETS: [(&str, &str); 3] = [
@@ -21,6 +21,9 @@ pub const PRESETS: [(&str, &str); 3] = [
 pub fn preset(name: &str) -> Result<SweepSpec> {
     match PRESETS.iter().find(|p| p.0 == name) {
         Some((_, toml)) => SweepSpec::from_toml(toml),
-        None => bail!("unknown study preset '{name}' (one of: {})", PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")),
+        None => bail!(
+            "unknown study preset '{name}' (one of: {})",
+            PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+        ),
     }
 }

@@ -30,7 +30,9 @@ pub fn findings(a: &Analysis) -> Vec<(String, String)> {
     for (family, name) in [("ar", "AR"), ("diffusion", "diffusion")] {
         let q = format!("Did {name}'s loss turn up with epochs?");
         let ans = match a.turned_up(family) {
-            None => format!("Not measured: no (model, U) group of {family} runs has two epoch counts."),
+            None => {
+                format!("Not measured: no (model, U) group of {family} runs has two epoch counts.")
+            }
             Some((0, n)) => format!(
                 "No: in none of {n} (model, U) groups is the final validation loss at the most epochs above the group's best by more than two standard errors (and 0.005 nats)."
             ),
@@ -39,22 +41,38 @@ pub fn findings(a: &Analysis) -> Vec<(String, String)> {
                     .trends
                     .iter()
                     .filter(|t| t.family == family && t.turned_up)
-                    .max_by(|x, y| (x.last_loss - x.best_loss).total_cmp(&(y.last_loss - y.best_loss)))
+                    .max_by(|x, y| {
+                        (x.last_loss - x.best_loss).total_cmp(&(y.last_loss - y.best_loss))
+                    })
                     .expect("k > 0");
                 format!(
                     "Yes: in {k} of {n} (model, U) groups the final validation loss at the most epochs is above the group's best by more than two standard errors (and 0.005 nats). Largest rise: {} at U = {}: {:.4} at E = {} vs best {:.4} at E = {}.",
-                    worst.model, worst.unique_tokens, worst.last_loss, worst.last_epochs, worst.best_loss, worst.best_epochs
+                    worst.model,
+                    worst.unique_tokens,
+                    worst.last_loss,
+                    worst.last_epochs,
+                    worst.best_loss,
+                    worst.best_epochs
                 )
             }
         };
         out.push((q, ans));
     }
     for f in &a.frontier {
-        out.push((format!("Best against best at U = {} tokens?", f.unique_tokens), frontier_words(f)));
+        out.push((
+            format!("Best against best at U = {} tokens?", f.unique_tokens),
+            frontier_words(f),
+        ));
     }
     if let (Some(c), [first, rest @ ..]) = (a.largest_common_flops, a.best_at_largest.as_slice()) {
-        let others: Vec<String> = rest.iter().map(|b| format!("{} {:.4} ({})", b.family, b.best_val_loss, b.run_id)).collect();
-        let margin = rest.first().map(|b| format!(", ahead by {:.4} nats/token", b.best_val_loss - first.best_val_loss)).unwrap_or_default();
+        let others: Vec<String> = rest
+            .iter()
+            .map(|b| format!("{} {:.4} ({})", b.family, b.best_val_loss, b.run_id))
+            .collect();
+        let margin = rest
+            .first()
+            .map(|b| format!(", ahead by {:.4} nats/token", b.best_val_loss - first.best_val_loss))
+            .unwrap_or_default();
         out.push((
             format!("Which family is best at the largest compute ({c:.3e} FLOPs, reached by every family)?"),
             format!(
@@ -66,7 +84,22 @@ pub fn findings(a: &Analysis) -> Vec<(String, String)> {
             ),
         ));
     }
-    let unidentified: Vec<String> = a.laws.iter().filter(|l| (l.family == "ar" || l.family == "diffusion") && !l.identified()).map(|l| format!("{}'s law is not identified ({})", l.family, if l.params.is_none() { "no fit".to_string() } else { l.not_identified.join(", ") + " ran to a limit" })).collect();
+    let unidentified: Vec<String> = a
+        .laws
+        .iter()
+        .filter(|l| (l.family == "ar" || l.family == "diffusion") && !l.identified())
+        .map(|l| {
+            format!(
+                "{}'s law is not identified ({})",
+                l.family,
+                if l.params.is_none() {
+                    "no fit".to_string()
+                } else {
+                    l.not_identified.join(", ") + " ran to a limit"
+                }
+            )
+        })
+        .collect();
     let crossing = match &a.crit_at_study {
         None if !unidentified.is_empty() => format!("Not computed: {}; its constants would say nothing.", unidentified.join("; ")),
         None => "Not computed: an AR law and a diffusion law are both needed and at least one fit failed (see the laws table).".to_string(),
@@ -98,13 +131,21 @@ pub fn frontier_words(f: &Frontier) -> String {
         )
     };
     let who = match f.verdict {
-        Verdict::DiffusionWins => format!("diffusion wins by {:.4} nats/token (Delta + 2 SE < 0)", -f.delta),
+        Verdict::DiffusionWins => {
+            format!("diffusion wins by {:.4} nats/token (Delta + 2 SE < 0)", -f.delta)
+        }
         Verdict::ArWins => format!("AR wins by {:.4} nats/token (Delta - 2 SE > 0)", f.delta),
         Verdict::TooCloseToCall => "too close to call (|Delta| within 2 SE)".to_string(),
     };
-    let moves: Vec<String> = f.by_compute.iter().map(|d| format!("{:.1e}: {:+.4} ± {:.4}", d.flops, d.delta, d.stderr)).collect();
+    let moves: Vec<String> = f
+        .by_compute
+        .iter()
+        .map(|d| format!("{:.1e}: {:+.4} ± {:.4}", d.flops, d.delta, d.stderr))
+        .collect();
     let trend = match f.trend_zero_flops {
-        Some(c) => format!(" A straight line through Delta's last three points (against log compute) reaches 0 at {c:.2e} FLOPs: a trend, not a law."),
+        Some(c) => format!(
+            " A straight line through Delta's last three points (against log compute) reaches 0 at {c:.2e} FLOPs: a trend, not a law."
+        ),
         None => String::new(),
     };
     format!(
@@ -121,26 +162,44 @@ pub fn frontier_words(f: &Frontier) -> String {
 
 /// The smallest C_crit the fitted laws give at the study's budgets, if they cross anywhere.
 fn smallest_crit(a: &Analysis) -> Option<f64> {
-    a.crit_at_study.as_ref().and_then(|c| c.rows.iter().filter_map(|r| r.c_crit).min_by(f64::total_cmp))
+    a.crit_at_study
+        .as_ref()
+        .and_then(|c| c.rows.iter().filter_map(|r| r.c_crit).min_by(f64::total_cmp))
 }
 
 fn verdict(a: &Analysis) -> String {
     if !a.frontier.is_empty() {
-        let wins: Vec<&Frontier> = a.frontier.iter().filter(|f| f.verdict == Verdict::DiffusionWins).collect();
+        let wins: Vec<&Frontier> =
+            a.frontier.iter().filter(|f| f.verdict == Verdict::DiffusionWins).collect();
         let rest: Vec<String> = a
             .frontier
             .iter()
             .filter(|f| f.verdict != Verdict::DiffusionWins)
             .map(|f| {
-                let trend = f.trend_zero_flops.map(|c| format!(" (Delta's trend reaches 0 near {c:.1e} FLOPs)")).unwrap_or_default();
-                format!("at U = {} diffusion misses by {:+.4} ± {:.4} nats/token{trend}", f.unique_tokens, f.delta, f.stderr)
+                let trend = f
+                    .trend_zero_flops
+                    .map(|c| format!(" (Delta's trend reaches 0 near {c:.1e} FLOPs)"))
+                    .unwrap_or_default();
+                format!(
+                    "at U = {} diffusion misses by {:+.4} ± {:.4} nats/token{trend}",
+                    f.unique_tokens, f.delta, f.stderr
+                )
             })
             .collect();
         let mut s = if wins.is_empty() {
-            format!("Diffusion does not beat AR at any U of this study, best against best: {}.", rest.join("; "))
+            format!(
+                "Diffusion does not beat AR at any U of this study, best against best: {}.",
+                rest.join("; ")
+            )
         } else {
-            let w: Vec<String> = wins.iter().map(|f| format!("U = {} (by {:.4} ± {:.4})", f.unique_tokens, -f.delta, f.stderr)).collect();
-            let mut s = format!("Diffusion beats AR best against best at {}, as DBA reports past C_crit", w.join(", "));
+            let w: Vec<String> = wins
+                .iter()
+                .map(|f| format!("U = {} (by {:.4} ± {:.4})", f.unique_tokens, -f.delta, f.stderr))
+                .collect();
+            let mut s = format!(
+                "Diffusion beats AR best against best at {}, as DBA reports past C_crit",
+                w.join(", ")
+            );
             if !rest.is_empty() {
                 s.push_str(&format!("; elsewhere {}", rest.join("; ")));
             }
@@ -157,9 +216,13 @@ fn verdict(a: &Analysis) -> String {
     let winner = a.best_at_largest.first().map(|b| b.family.as_str());
     let need = smallest_crit(a);
     match winner {
-        Some("diffusion") => "Diffusion beats AR at this study's largest compute, as DBA reports past C_crit.".into(),
+        Some("diffusion") => {
+            "Diffusion beats AR at this study's largest compute, as DBA reports past C_crit.".into()
+        }
         Some(w) => {
-            let mut s = format!("Diffusion does not beat AR at this scale: {w} has the lower loss at the largest compute.");
+            let mut s = format!(
+                "Diffusion does not beat AR at this scale: {w} has the lower loss at the largest compute."
+            );
             match (need, &a.crit_at_study) {
                 (Some(c), _) => s.push_str(&format!(" The fitted laws say diffusion would need about {c:.3e} FLOPs (at the smallest U where they cross) to overtake AR.")),
                 (None, Some(_)) => s.push_str(" The fitted laws do not cross at any compute searched, so they do not predict a win for diffusion on this data; fits on a small grid are weak evidence (see R^2)."),
@@ -173,7 +236,11 @@ fn verdict(a: &Analysis) -> String {
 
 /// Four significant figures, in scientific notation when large or tiny.
 fn num(x: f64) -> String {
-    if x != 0.0 && (x.abs() >= 1e4 || x.abs() < 1e-3) { format!("{x:.3e}") } else { format!("{x:.4}") }
+    if x != 0.0 && (x.abs() >= 1e4 || x.abs() < 1e-3) {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.4}")
+    }
 }
 
 /// Warnings about fits that say little: stages that ran to a limit, weak R^2.
@@ -187,7 +254,10 @@ pub fn law_caveats(laws: &[FamilyLaw]) -> Vec<String> {
             out.push(format!("{}: {stage} ran to a limit: not identified on this grid (its constants are not reported, and nothing is derived from them).", l.family));
         }
         if l.r2 < 0.5 {
-            out.push(format!("{}: R^2 = {:.3}: the law explains little of this family's variation.", l.family, l.r2));
+            out.push(format!(
+                "{}: R^2 = {:.3}: the law explains little of this family's variation.",
+                l.family, l.r2
+            ));
         }
     }
     out
@@ -216,14 +286,57 @@ fn law_rows(laws: &[FamilyLaw]) -> Vec<Vec<String>> {
                     format!("{:.4}", l.r2),
                 ]
             }
-            None => vec![l.family.clone(), l.target.clone(), l.n_runs.to_string(), format!("no fit: {}", l.error.as_deref().unwrap_or("?"))],
+            None => vec![
+                l.family.clone(),
+                l.target.clone(),
+                l.n_runs.to_string(),
+                format!("no fit: {}", l.error.as_deref().unwrap_or("?")),
+            ],
         })
         .collect()
 }
 
-const LAW_HEADERS: [&str; 12] = ["family", "fitted to", "runs", "E", "A", "B", "alpha", "beta", "R_D*", "R_N*", "half-value epochs", "R^2"];
-const RUN_HEADERS: [&str; 16] = ["run", "family", "model", "params", "U", "epochs", "dropout", "weight decay", "FLOPs", "best val (curve)", "best val (precise)", "± SE", "curve SE (final)", "final val (precise)", "bits/byte", "seconds"];
-const FRONTIER_HEADERS: [&str; 7] = ["U", "AR best ± SE (E)", "diffusion best ± SE (E)", "Delta ± SE", "verdict", "DBA C_crit", "largest run FLOPs"];
+const LAW_HEADERS: [&str; 12] = [
+    "family",
+    "fitted to",
+    "runs",
+    "E",
+    "A",
+    "B",
+    "alpha",
+    "beta",
+    "R_D*",
+    "R_N*",
+    "half-value epochs",
+    "R^2",
+];
+const RUN_HEADERS: [&str; 16] = [
+    "run",
+    "family",
+    "model",
+    "params",
+    "U",
+    "epochs",
+    "dropout",
+    "weight decay",
+    "FLOPs",
+    "best val (curve)",
+    "best val (precise)",
+    "± SE",
+    "curve SE (final)",
+    "final val (precise)",
+    "bits/byte",
+    "seconds",
+];
+const FRONTIER_HEADERS: [&str; 7] = [
+    "U",
+    "AR best ± SE (E)",
+    "diffusion best ± SE (E)",
+    "Delta ± SE",
+    "verdict",
+    "DBA C_crit",
+    "largest run FLOPs",
+];
 
 fn frontier_rows(a: &Analysis) -> Vec<Vec<String>> {
     a.frontier
@@ -231,8 +344,14 @@ fn frontier_rows(a: &Analysis) -> Vec<Vec<String>> {
         .map(|f| {
             vec![
                 f.unique_tokens.to_string(),
-                format!("{:.4} ± {:.4} ({}, E {})", f.ar.loss, f.ar.stderr, f.ar.model, f.ar.epochs),
-                format!("{:.4} ± {:.4} ({}, E {})", f.diffusion.loss, f.diffusion.stderr, f.diffusion.model, f.diffusion.epochs),
+                format!(
+                    "{:.4} ± {:.4} ({}, E {})",
+                    f.ar.loss, f.ar.stderr, f.ar.model, f.ar.epochs
+                ),
+                format!(
+                    "{:.4} ± {:.4} ({}, E {})",
+                    f.diffusion.loss, f.diffusion.stderr, f.diffusion.model, f.diffusion.epochs
+                ),
                 format!("{:+.4} ± {:.4}", f.delta, f.stderr),
                 match f.verdict {
                     Verdict::DiffusionWins => "diffusion wins".into(),
@@ -249,7 +368,11 @@ fn frontier_rows(a: &Analysis) -> Vec<Vec<String>> {
 /// The precise figures of a run: (best, its SE, final), "-" when the run predates them.
 fn precise_cells(s: &crate::train::Summary) -> [String; 3] {
     match (s.best_val_loss_precise, s.final_val_loss_precise) {
-        (Some(b), Some(f)) => [format!("{b:.4}"), format!("{:.4}", s.best_val_loss_precise_stderr.unwrap_or(f64::NAN)), format!("{f:.4}")],
+        (Some(b), Some(f)) => [
+            format!("{b:.4}"),
+            format!("{:.4}", s.best_val_loss_precise_stderr.unwrap_or(f64::NAN)),
+            format!("{f:.4}"),
+        ],
         _ => ["-".into(), "-".into(), "-".into()],
     }
 }
@@ -311,7 +434,11 @@ impl StudyContext {
     pub fn line(&self, rows: &[RunRow]) -> String {
         // Twin rows (a matched point equal to a grid point) share one run: count it once.
         let mut seen = std::collections::BTreeSet::new();
-        let train: f64 = rows.iter().filter(|r| seen.insert(r.curve.as_str())).map(|r| r.summary.wall_seconds).sum();
+        let train: f64 = rows
+            .iter()
+            .filter(|r| seen.insert(r.curve.as_str()))
+            .map(|r| r.summary.wall_seconds)
+            .sum();
         format!(
             "{} runs on {} ({}): {:.0} s of training in all; this call took {:.0} s. Reproduce: `{}`.",
             rows.len(),
@@ -362,8 +489,14 @@ pub fn summary_md(ctx: &StudyContext, a: &Analysis, rows: &[RunRow]) -> String {
 }
 
 /// report.html: findings, every figure (ids in [`FIGURE_IDS`]), the laws and the runs table.
-pub fn report_html(ctx: &StudyContext, a: &Analysis, rows: &[RunRow], curves: &[(RunRow, Vec<MetricsRow>)]) -> String {
-    let mut b = format!("<p>{}</p>\n<h2>Findings</h2>\n<ul class=\"finding\">\n", escape(&ctx.line(rows)));
+pub fn report_html(
+    ctx: &StudyContext,
+    a: &Analysis,
+    rows: &[RunRow],
+    curves: &[(RunRow, Vec<MetricsRow>)],
+) -> String {
+    let mut b =
+        format!("<p>{}</p>\n<h2>Findings</h2>\n<ul class=\"finding\">\n", escape(&ctx.line(rows)));
     for (q, ans) in findings(a) {
         b.push_str(&format!("<li><b>{}</b> {}</li>\n", escape(&q), escape(&ans)));
     }
@@ -378,22 +511,36 @@ pub fn report_html(ctx: &StudyContext, a: &Analysis, rows: &[RunRow], curves: &[
     b.push_str("<h2>Scaling laws</h2>\n");
     b.push_str(&table("laws-table", &LAW_HEADERS, &law_rows(&a.laws)));
     for c in &a.fit_choices {
-        b.push_str(&format!("<p class=\"finding\">{}: {}</p>\n", escape(&c.family), escape(&c.reason)));
+        b.push_str(&format!(
+            "<p class=\"finding\">{}: {}</p>\n",
+            escape(&c.family),
+            escape(&c.reason)
+        ));
     }
     for c in law_caveats(&a.laws) {
         b.push_str(&format!("<p class=\"finding\">{}</p>\n", escape(&c)));
     }
-    let fitted: Vec<(String, Vec<crate::scaling::uncertainty::Residual>)> = a.laws.iter().filter(|l| l.params.is_some()).map(|l| (l.family.clone(), l.residuals.clone())).collect();
+    let fitted: Vec<(String, Vec<crate::scaling::uncertainty::Residual>)> = a
+        .laws
+        .iter()
+        .filter(|l| l.params.is_some())
+        .map(|l| (l.family.clone(), l.residuals.clone()))
+        .collect();
     b.push_str(&figure(&fig::law_fit(&fitted), FIGURE_IDS[3], "Observed final validation loss against the fitted law's prediction, per family; points on the dashed diagonal are fitted exactly."));
     b.push_str(&figure(&fig::law_residuals(&fitted), FIGURE_IDS[4], "Log residuals of each family's fit against epochs; a trend means the law misses how repetition acts."));
-    let laws: Vec<(String, crate::scaling::law::LawParams)> = a.laws.iter().filter_map(|l| l.params.map(|p| (l.family.clone(), p))).collect();
+    let laws: Vec<(String, crate::scaling::law::LawParams)> =
+        a.laws.iter().filter_map(|l| l.params.map(|p| (l.family.clone(), p))).collect();
     b.push_str(&figure(&fig::effective_data(&laws), FIGURE_IDS[5], "D'/D: how much of the repeated tokens' value is left after E epochs, from each family's fitted R_D*; dotted lines mark where a repetition is worth half a fresh token."));
     match &a.crit {
         Some(c) => b.push_str(&figure(&fig::critical_compute(c), FIGURE_IDS[6], "C_crit(U): the compute above which the fitted diffusion law beats the fitted AR law, against DBA's published line. Missing points: no crossover in 1e6..1e30 FLOPs.")),
         None => b.push_str(&format!("<div id=\"{}\"><p>No critical compute: it needs both an AR and a diffusion law.</p></div>\n", FIGURE_IDS[6])),
     }
     b.push_str("<h2>Training curves</h2>\n");
-    b.push_str(&figure(&fig::training_curves(curves), FIGURE_IDS[7], "Every run's validation loss against tokens seen (diffusion: upper bounds)."));
+    b.push_str(&figure(
+        &fig::training_curves(curves),
+        FIGURE_IDS[7],
+        "Every run's validation loss against tokens seen (diffusion: upper bounds).",
+    ));
     b.push_str("<h2>Runs</h2>\n");
     b.push_str(&table(RUNS_TABLE_ID, &RUN_HEADERS, &run_rows(rows)));
     page(&format!("dclab study: {}", ctx.name), &b)

@@ -1,10 +1,10 @@
 //! `run_study`: sweep, analysis, report, one call.
 
-use super::analysis::{analyze, Analysis};
-use super::report::{report_html, summary_md, StudyContext};
+use super::analysis::{Analysis, analyze};
+use super::report::{StudyContext, report_html, summary_md};
 use crate::data::cache::write_atomic;
-use crate::sweep::{run_sweep, RunRow, SweepEvent, SweepOptions, SweepSpec};
-use crate::train::{read_metrics, MetricsRow};
+use crate::sweep::{RunRow, SweepEvent, SweepOptions, SweepSpec, run_sweep};
+use crate::train::{MetricsRow, read_metrics};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,7 +26,13 @@ pub struct Study {
 
 /// Runs the sweep of `spec` into `out` (resuming), analyses it and writes `out/summary.md`,
 /// `out/report.html` and `out/analysis.json`; `command` is recorded as the way to reproduce it.
-pub fn run_study(spec: &SweepSpec, out: &Path, opts: &SweepOptions, command: &str, on_event: &mut dyn FnMut(SweepEvent)) -> Result<Study> {
+pub fn run_study(
+    spec: &SweepSpec,
+    out: &Path,
+    opts: &SweepOptions,
+    command: &str,
+    on_event: &mut dyn FnMut(SweepEvent),
+) -> Result<Study> {
     let started = Instant::now();
     let sweep = run_sweep(spec, out, opts, on_event)?;
     let mut rows = sweep.rows;
@@ -42,7 +48,10 @@ pub fn run_study(spec: &SweepSpec, out: &Path, opts: &SweepOptions, command: &st
     let ctx = StudyContext {
         name: spec.name.clone(),
         command: command.to_string(),
-        data: format!("corpus {}, tokenizer {}, context {}", spec.corpus, spec.tokenizer, spec.seq_len),
+        data: format!(
+            "corpus {}, tokenizer {}, context {}",
+            spec.corpus, spec.tokenizer, spec.seq_len
+        ),
         device: devices.join(", "),
         wall_seconds: started.elapsed().as_secs_f64(),
     };

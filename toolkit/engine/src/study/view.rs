@@ -1,6 +1,6 @@
 //! How a finished study shows itself in a notebook: loss against epochs and the findings.
 
-use crate::viz::views::{view as blobs, View};
+use crate::viz::views::{View, view as blobs};
 use crate::viz::{escape, figures};
 use dclab_types::StudyReport;
 

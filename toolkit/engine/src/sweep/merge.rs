@@ -3,7 +3,7 @@
 
 use super::runner::read_plan;
 use super::table::{self, RunRow};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -56,7 +56,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let out_abs = std::path::absolute(out)?;
-    let mut rows: Vec<(RunRow, PathBuf)> = table::read(out)?.into_iter().map(|r| (r, out.to_path_buf())).collect();
+    let mut rows: Vec<(RunRow, PathBuf)> =
+        table::read(out)?.into_iter().map(|r| (r, out.to_path_buf())).collect();
     let mut incomplete = Vec::new();
     let mut preparing = Vec::new();
     let mut shards_seen: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
@@ -72,9 +73,14 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         }
         let src = if table::parquet_path(dir).exists() { table::read(dir)? } else { Vec::new() };
         if let Some(plan) = plan {
-            let finished = plan.runs.iter().filter(|id| src.iter().any(|r| &r.point.run_id == *id)).count();
+            let finished =
+                plan.runs.iter().filter(|id| src.iter().any(|r| &r.point.run_id == *id)).count();
             if finished < plan.runs.len() {
-                incomplete.push(Incomplete { dir: dir.clone(), finished, planned: plan.runs.len() });
+                incomplete.push(Incomplete {
+                    dir: dir.clone(),
+                    finished,
+                    planned: plan.runs.len(),
+                });
             }
             if let Some((i, n)) = plan.shard {
                 shards_seen.entry(n).or_default().push(i);
@@ -87,7 +93,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
                 Ok(rel) => rel.display().to_string(),
                 Err(_) => curve.display().to_string(),
             };
-            if let Some((prev, from)) = rows.iter().find(|(r, _)| r.point.run_id == row.point.run_id) {
+            if let Some((prev, from)) =
+                rows.iter().find(|(r, _)| r.point.run_id == row.point.run_id)
+            {
                 if let Some(diff) = conflict(prev, &row) {
                     bail!(
                         "conflicting rows for run {} in {} and {}: {diff}; nothing was written",
@@ -102,16 +110,26 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         }
     }
     let Some(first) = rows.first() else {
-        bail!("no run has finished in {} yet: nothing to merge (or these are not sweep folders)", dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no run has finished in {} yet: nothing to merge (or these are not sweep folders)",
+            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
     };
     let settings = &first.0.settings;
     if let Some((r, d)) = rows.iter().find(|(r, _)| &r.settings != settings) {
-        bail!("run {} in {} was made with other settings than run {}: refusing to mix them", r.point.run_id, d.display(), rows[0].0.point.run_id);
+        bail!(
+            "run {} in {} was made with other settings than run {}: refusing to mix them",
+            r.point.run_id,
+            d.display(),
+            rows[0].0.point.run_id
+        );
     }
     let rows: Vec<RunRow> = rows.into_iter().map(|(r, _)| r).collect();
     let missing_shards: Vec<String> = shards_seen
         .iter()
-        .flat_map(|(&n, seen)| (0..n).filter(|i| !seen.contains(i)).map(move |i| format!("{i}/{n}")))
+        .flat_map(|(&n, seen)| {
+            (0..n).filter(|i| !seen.contains(i)).map(move |i| format!("{i}/{n}"))
+        })
         .collect();
     table::write(out, &rows)?;
     for dir in dirs {
@@ -132,5 +150,7 @@ fn conflict(a: &RunRow, b: &RunRow) -> Option<String> {
         }
     }
     let (x, y) = (x.as_object()?, y.as_object()?);
-    x.iter().find(|(k, v)| y.get(*k) != Some(v)).map(|(k, v)| format!("`{k}` is {v} vs {}", y.get(k).unwrap_or(&serde_json::Value::Null)))
+    x.iter()
+        .find(|(k, v)| y.get(*k) != Some(v))
+        .map(|(k, v)| format!("`{k}` is {v} vs {}", y.get(k).unwrap_or(&serde_json::Value::Null)))
 }

@@ -8,9 +8,9 @@ pub mod slurm;
 pub mod spec;
 pub mod table;
 
-pub use merge::{merge, Incomplete, Merged};
-pub use point::{group_key, parse_shard, points, shard, SweepPoint};
-pub use runner::{run_sweep, SweepEvent, SweepOptions, SweepResult};
-pub use slurm::{slurm_script, SlurmOptions};
+pub use merge::{Incomplete, Merged, merge};
+pub use point::{SweepPoint, group_key, parse_shard, points, shard};
+pub use runner::{SweepEvent, SweepOptions, SweepResult, run_sweep};
+pub use slurm::{SlurmOptions, slurm_script};
 pub use spec::{ComputeMatched, Doubling, Regularisation, SweepSpec, TrainSettings};
 pub use table::RunRow;

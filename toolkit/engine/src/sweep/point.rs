@@ -1,8 +1,8 @@
 //! The points of a sweep: one training run each, with a stable id that names its folder.
 
 use super::spec::SweepSpec;
-use crate::model::{preset, ModelConfig};
-use anyhow::{bail, Result};
+use crate::model::{ModelConfig, preset};
+use anyhow::{Result, bail};
 pub use dclab_types::sweep::SweepPoint;
 
 /// Total parameters of a point's model for `vocab_size` tokens.
@@ -33,7 +33,10 @@ pub fn points(spec: &SweepSpec, vocab_size: usize) -> Result<Vec<SweepPoint>> {
                     for (dropout, weight_decay) in spec.regularisations(family) {
                         for &e in &grid_epochs {
                             out.push(SweepPoint {
-                                run_id: id(&format!("{family}_{model}_U{u}_E{e}{}_s{seed}", reg_suffix(dropout, weight_decay))),
+                                run_id: id(&format!(
+                                    "{family}_{model}_U{u}_E{e}{}_s{seed}",
+                                    reg_suffix(dropout, weight_decay)
+                                )),
                                 kind: kind.into(),
                                 family: family.clone(),
                                 model_spec: model.clone(),
@@ -54,14 +57,18 @@ pub fn points(spec: &SweepSpec, vocab_size: usize) -> Result<Vec<SweepPoint>> {
                     (Some(t), _) => t as f64,
                     (None, Some(c)) => {
                         let (dm, h, l) = preset(model)?;
-                        c / (6.0 * ModelConfig::new(vocab_size, dm, h, l, spec.seq_len).params().total as f64)
+                        c / (6.0
+                            * ModelConfig::new(vocab_size, dm, h, l, spec.seq_len).params().total
+                                as f64)
                     }
                     (None, None) => bail!("`compute_matched` needs `tokens` or `flops`"),
                 };
                 for &f in &cm.unique_fractions {
                     let u = (f * d).round() as usize;
                     if u <= spec.seq_len {
-                        bail!("`compute_matched`: unique fraction {f} of {d:.0} training tokens is less than one sample (model {model})");
+                        bail!(
+                            "`compute_matched`: unique fraction {f} of {d:.0} training tokens is less than one sample (model {model})"
+                        );
                     }
                     out.push(SweepPoint {
                         run_id: id(&format!("{family}_{model}_D{}_f{f}_s{seed}", d.round() as u64)),
@@ -81,7 +88,9 @@ pub fn points(spec: &SweepSpec, vocab_size: usize) -> Result<Vec<SweepPoint>> {
     }
     let cost: Vec<f64> = out.iter().map(|p| planned_flops(p, vocab_size, spec.seq_len)).collect();
     let mut idx: Vec<usize> = (0..out.len()).collect();
-    idx.sort_by(|&a, &b| cost[a].total_cmp(&cost[b]).then_with(|| out[a].run_id.cmp(&out[b].run_id)));
+    idx.sort_by(|&a, &b| {
+        cost[a].total_cmp(&cost[b]).then_with(|| out[a].run_id.cmp(&out[b].run_id))
+    });
     Ok(idx.into_iter().map(|i| out[i].clone()).collect())
 }
 
@@ -100,12 +109,22 @@ fn reg_suffix(dropout: Option<f64>, weight_decay: Option<f64>) -> String {
 /// The doubling group of a point: everything but its epochs (family, model, U, dropout,
 /// weight decay, seed).
 pub fn group_key(p: &SweepPoint) -> String {
-    format!("{}|{}|{}|{:?}|{:?}|{}", p.family, p.model_spec, p.requested_unique_tokens, p.point_dropout, p.point_weight_decay, p.point_seed)
+    format!(
+        "{}|{}|{}|{:?}|{:?}|{}",
+        p.family,
+        p.model_spec,
+        p.requested_unique_tokens,
+        p.point_dropout,
+        p.point_weight_decay,
+        p.point_seed
+    )
 }
 
 /// A file-name-safe id.
 fn id(raw: &str) -> String {
-    raw.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' }).collect()
+    raw.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' })
+        .collect()
 }
 
 /// Shard `i` of `n` (0-based): every n-th point of the cheapest-first order, so shards carry
@@ -141,7 +160,8 @@ pub fn shard(points: &[SweepPoint], i: usize, n: usize) -> Vec<SweepPoint> {
 /// assert!(dclab::sweep::parse_shard("4/4").is_err());
 /// ```
 pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
-    let parsed = s.split_once('/').and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+    let parsed =
+        s.split_once('/').and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
     match parsed {
         Some((i, n)) if n > 0 && i < n => Ok((i, n)),
         _ => bail!("--shard takes i/n with 0 <= i < n (0-based, e.g. 0/4), got `{s}`"),

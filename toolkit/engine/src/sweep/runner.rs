@@ -4,15 +4,15 @@
 //! Folder layout: `spec.toml` (the spec last run), `runs/<run_id>/` (each run's metrics.csv,
 //! summary.json, checkpoints), `runs.parquet` and `runs.csv` (the table).
 
-use super::point::{points, shard, SweepPoint};
+use super::point::{SweepPoint, points, shard};
 use super::spec::SweepSpec;
 use super::table::{self, RunRow};
 use crate::data::cache::write_atomic;
-use crate::data::{prepare, Prepared};
-use crate::model::{preset, select_device, ModelConfig};
+use crate::data::{Prepared, prepare};
+use crate::model::{ModelConfig, preset, select_device};
 use crate::objective::parse_objective;
-use crate::train::{train, Event, Summary, TrainConfig};
-use anyhow::{bail, Context, Result};
+use crate::train::{Event, Summary, TrainConfig, train};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -43,7 +43,9 @@ impl SweepEvent<'_> {
     /// events inside a run. The CLI and notebooks print these.
     pub fn line(&self) -> Option<String> {
         match self {
-            SweepEvent::RunStart { point, index, total } => Some(format!("[{index}/{total}] {} ...", point.run_id)),
+            SweepEvent::RunStart { point, index, total } => {
+                Some(format!("[{index}/{total}] {} ...", point.run_id))
+            }
             SweepEvent::RunDone { row, done, total, eta_seconds } => Some(format!(
                 "[{done}/{total}] {}: best val {:.4} (final {:.4}) in {:.0}s; ETA {}",
                 row.point.run_id,
@@ -60,7 +62,11 @@ impl SweepEvent<'_> {
 /// Seconds as `12m05s` or `1h02m`.
 fn eta(s: f64) -> String {
     let s = s.round() as u64;
-    if s >= 3600 { format!("{}h{:02}m", s / 3600, s % 3600 / 60) } else { format!("{}m{:02}s", s / 60, s % 60) }
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
 }
 
 /// What a sweep leaves: the whole table of the folder and what this call did.
@@ -78,7 +84,12 @@ pub struct SweepResult {
 
 /// Runs `spec` into `dir`; a second call with the same spec does nothing, and a call after a
 /// kill resumes where it stopped.
-pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &mut dyn FnMut(SweepEvent)) -> Result<SweepResult> {
+pub fn run_sweep(
+    spec: &SweepSpec,
+    dir: &Path,
+    opts: &SweepOptions,
+    on_event: &mut dyn FnMut(SweepEvent),
+) -> Result<SweepResult> {
     spec.validate()?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut rows = table::read(dir)?;
@@ -107,16 +118,26 @@ pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &m
         );
     }
     write_atomic(&dir.join("spec.toml"), spec.to_toml().as_bytes())?;
-    let mut plan = Plan { shard: opts.shard, runs: todo.iter().map(|p| p.run_id.clone()).collect() };
+    let mut plan =
+        Plan { shard: opts.shard, runs: todo.iter().map(|p| p.run_id.clone()).collect() };
     // Doubling groups that stopped drop their later points from the plan.
-    let exhausted = |p: &SweepPoint, rows: &[RunRow]| p.kind == "doubling" && spec.doubling.as_ref().is_some_and(|d| group_done(d, p, rows));
-    plan.runs.retain(|id| !todo.iter().any(|p| &p.run_id == id && !rows.iter().any(|r| &r.point.run_id == id) && exhausted(p, &rows)));
+    let exhausted = |p: &SweepPoint, rows: &[RunRow]| {
+        p.kind == "doubling" && spec.doubling.as_ref().is_some_and(|d| group_done(d, p, rows))
+    };
+    plan.runs.retain(|id| {
+        !todo.iter().any(|p| {
+            &p.run_id == id && !rows.iter().any(|r| &r.point.run_id == id) && exhausted(p, &rows)
+        })
+    });
     write_atomic(&dir.join(PLAN_FILE), serde_json::to_string_pretty(&plan)?.as_bytes())?;
     let device = select_device(&opts.device)?;
     let mut total = plan.runs.len();
     let skipped = todo.iter().filter(|p| rows.iter().any(|r| r.point.run_id == p.run_id)).count();
-    todo.retain(|p| !rows.iter().any(|r| r.point.run_id == p.run_id) && plan.runs.contains(&p.run_id));
-    let mut remaining_flops: f64 = todo.iter().map(|p| super::point::planned_flops(p, vocab, spec.seq_len)).sum();
+    todo.retain(|p| {
+        !rows.iter().any(|r| r.point.run_id == p.run_id) && plan.runs.contains(&p.run_id)
+    });
+    let mut remaining_flops: f64 =
+        todo.iter().map(|p| super::point::planned_flops(p, vocab, spec.seq_len)).sum();
     let (started, mut flops_done) = (Instant::now(), 0.0);
     let mut data: Option<(usize, Prepared)> = None;
     let mut k = 0;
@@ -133,7 +154,10 @@ pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &m
         let run_dir = dir.join("runs").join(&point.run_id);
         let mut curve = format!("runs/{}/metrics.csv", point.run_id);
         // A compute-matched point can be the very same training run as a grid point.
-        let twin = rows.iter().find(|r| r.point.same_training(point)).map(|r| (r.summary.clone(), r.curve.clone()));
+        let twin = rows
+            .iter()
+            .find(|r| r.point.same_training(point))
+            .map(|r| (r.summary.clone(), r.curve.clone()));
         let finished = match twin {
             Some((s, c)) => {
                 curve = c;
@@ -145,24 +169,28 @@ pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &m
             Some(s) => s,
             None => {
                 if data.as_ref().is_none_or(|(u, _)| *u != point.requested_unique_tokens) {
-                    data = Some((point.requested_unique_tokens, full.with_budget(point.requested_unique_tokens)?));
+                    data = Some((
+                        point.requested_unique_tokens,
+                        full.with_budget(point.requested_unique_tokens)?,
+                    ));
                 }
                 let prepared = &data.as_ref().expect("just set").1;
                 let cfg = train_config(spec, point, vocab)?;
-                let objective = parse_objective(&point.family, spec.seq_len, point.point_seed, spec.train.eval_draws)?;
-                std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+                let objective = parse_objective(
+                    &point.family,
+                    spec.seq_len,
+                    point.point_seed,
+                    spec.train.eval_draws,
+                )?;
+                std::fs::create_dir_all(&run_dir)
+                    .with_context(|| format!("creating {}", run_dir.display()))?;
                 let mut fwd = |e: Event| on_event(SweepEvent::Train(e));
                 train(&cfg, objective.as_ref(), prepared, &device, Some(&run_dir), &mut fwd)
                     .with_context(|| format!("run {}", point.run_id))?
                     .summary
             }
         };
-        let row = RunRow {
-            point: point.clone(),
-            curve,
-            settings: settings.clone(),
-            summary,
-        };
+        let row = RunRow { point: point.clone(), curve, settings: settings.clone(), summary };
         rows.push(row);
         table::write(dir, &rows)?;
         let planned = super::point::planned_flops(point, vocab, spec.seq_len);
@@ -170,7 +198,12 @@ pub fn run_sweep(spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &m
         remaining_flops -= planned;
         let rate = started.elapsed().as_secs_f64() / flops_done.max(1.0);
         let eta_seconds = rate * remaining_flops.max(0.0);
-        on_event(SweepEvent::RunDone { row: rows.last().expect("just pushed"), done: skipped + k + 1, total, eta_seconds });
+        on_event(SweepEvent::RunDone {
+            row: rows.last().expect("just pushed"),
+            done: skipped + k + 1,
+            total,
+            eta_seconds,
+        });
         k += 1;
     }
     Ok(SweepResult { dir: dir.to_path_buf(), rows, ran: k, skipped })
@@ -182,7 +215,11 @@ fn group_done(d: &super::spec::Doubling, point: &SweepPoint, rows: &[RunRow]) ->
     let key = super::point::group_key(point);
     let mut earlier: Vec<(f64, f64)> = rows
         .iter()
-        .filter(|r| r.point.kind == "doubling" && r.point.requested_epochs < point.requested_epochs && super::point::group_key(&r.point) == key)
+        .filter(|r| {
+            r.point.kind == "doubling"
+                && r.point.requested_epochs < point.requested_epochs
+                && super::point::group_key(&r.point) == key
+        })
         .map(|r| (r.point.requested_epochs, r.summary.best_loss().0))
         .collect();
     earlier.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -192,10 +229,16 @@ fn group_done(d: &super::spec::Doubling, point: &SweepPoint, rows: &[RunRow]) ->
 }
 
 /// The training config of one point.
-pub fn train_config(spec: &SweepSpec, point: &SweepPoint, vocab_size: usize) -> Result<TrainConfig> {
+pub fn train_config(
+    spec: &SweepSpec,
+    point: &SweepPoint,
+    vocab_size: usize,
+) -> Result<TrainConfig> {
     let (d, h, l) = preset(&point.model_spec)?;
     let t = &spec.train;
-    let model = ModelConfig::new(vocab_size, d, h, l, spec.seq_len).with_dropout(point.point_dropout.unwrap_or(t.dropout)).with_precision(Some(t.precision));
+    let model = ModelConfig::new(vocab_size, d, h, l, spec.seq_len)
+        .with_dropout(point.point_dropout.unwrap_or(t.dropout))
+        .with_precision(Some(t.precision));
     Ok(TrainConfig::new(model, point.family.clone())
         .with_model_name(point.model_spec.clone())
         .with_batch_size(t.batch_size)
@@ -221,13 +264,17 @@ fn read_finished(run_dir: &Path) -> Result<Option<Summary>> {
         return Ok(None);
     }
     let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let s = serde_json::from_slice(&text).with_context(|| format!("{} is not a run summary", path.display()))?;
+    let s = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not a run summary", path.display()))?;
     Ok(Some(s))
 }
 
 /// Names the first key whose value differs between two flat-ish JSON settings texts.
 fn first_difference(a: &str, b: &str) -> String {
-    let (Ok(a), Ok(b)) = (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)) else {
+    let (Ok(a), Ok(b)) = (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) else {
         return "unreadable settings".into();
     };
     fn walk(prefix: &str, a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
@@ -266,7 +313,9 @@ pub fn read_plan(dir: &Path) -> Result<Option<Plan>> {
         return Ok(None);
     }
     let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&text).map(Some).with_context(|| format!("{} is not a sweep plan", path.display()))
+    serde_json::from_slice(&text)
+        .map(Some)
+        .with_context(|| format!("{} is not a sweep plan", path.display()))
 }
 
 #[cfg(test)]
@@ -317,9 +366,18 @@ mod tests {
     fn a_doubling_group_stops_on_its_own_precise_losses() {
         let d = crate::sweep::Doubling { start: 1.0, cap: 1024.0, patience: 2, min_points: 4 };
         // Group wd 0.1 bottoms out at E = 2 (the precise loss, not the curve's best, decides).
-        let rows: Vec<RunRow> = [(1.0, 3.0), (2.0, 2.5), (4.0, 2.6), (8.0, 2.9)].iter().map(|&(e, l)| row(&point("ar", e, Some(0.1)), l)).collect();
-        assert!(group_done(&d, &point("ar", 16.0, Some(0.1)), &rows), "two doublings without a new best after four runs");
-        assert!(!group_done(&d, &point("ar", 8.0, Some(0.1)), &rows[..3]), "three runs: below min_points");
+        let rows: Vec<RunRow> = [(1.0, 3.0), (2.0, 2.5), (4.0, 2.6), (8.0, 2.9)]
+            .iter()
+            .map(|&(e, l)| row(&point("ar", e, Some(0.1)), l))
+            .collect();
+        assert!(
+            group_done(&d, &point("ar", 16.0, Some(0.1)), &rows),
+            "two doublings without a new best after four runs"
+        );
+        assert!(
+            !group_done(&d, &point("ar", 8.0, Some(0.1)), &rows[..3]),
+            "three runs: below min_points"
+        );
         // Another group (its own weight decay, or another family) does not inherit the stop.
         assert!(!group_done(&d, &point("ar", 16.0, Some(1.0)), &rows));
         assert!(!group_done(&d, &point("diffusion", 16.0, Some(0.1)), &rows));

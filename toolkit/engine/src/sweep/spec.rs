@@ -4,9 +4,9 @@
 //! name the key.
 
 use crate::data::TokenizerSpec;
-use crate::model::{preset, Precision};
+use crate::model::{Precision, preset};
 use crate::objective::parse_objective;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -126,7 +126,12 @@ impl Doubling {
         if best_losses.len() < self.min_points {
             return false;
         }
-        let best = best_losses.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i).expect("nonempty");
+        let best = best_losses
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i)
+            .expect("nonempty");
         best_losses.len() - 1 - best >= self.patience
     }
 }
@@ -219,14 +224,16 @@ fn default_seeds() -> Vec<u64> {
 impl SweepSpec {
     /// Parses and validates TOML text.
     pub fn from_toml(text: &str) -> Result<SweepSpec> {
-        let spec: SweepSpec = toml::from_str(text).map_err(|e| anyhow::anyhow!("sweep spec: {e}"))?;
+        let spec: SweepSpec =
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("sweep spec: {e}"))?;
         spec.validate()?;
         Ok(spec)
     }
 
     /// Reads and validates a TOML file.
     pub fn read(path: &Path) -> Result<SweepSpec> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading sweep spec {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading sweep spec {}", path.display()))?;
         Self::from_toml(&text).with_context(|| format!("in {}", path.display()))
     }
 
@@ -267,14 +274,20 @@ impl SweepSpec {
             bail!("give `epochs` (a list) or `[doubling]` (epochs to exhaustion), not both");
         }
         if self.unique_tokens.is_empty() != (self.epochs.is_empty() && self.doubling.is_none()) {
-            bail!("`unique_tokens` and `epochs` (or `[doubling]`) go together: give both (the grid) or neither (compute-matched only)");
+            bail!(
+                "`unique_tokens` and `epochs` (or `[doubling]`) go together: give both (the grid) or neither (compute-matched only)"
+            );
         }
         if let Some(d) = &self.doubling {
             if !(d.start.is_finite() && d.start > 0.0) {
                 bail!("`doubling.start` must be a finite number > 0, got {}", d.start);
             }
             if !(d.cap.is_finite() && d.cap >= d.start) {
-                bail!("`doubling.cap` must be a finite number >= doubling.start ({}), got {}", d.start, d.cap);
+                bail!(
+                    "`doubling.cap` must be a finite number >= doubling.start ({}), got {}",
+                    d.start,
+                    d.cap
+                );
             }
             if d.patience == 0 {
                 bail!("`doubling.patience` must be at least 1");
@@ -283,14 +296,20 @@ impl SweepSpec {
         let mut lists = vec![(String::new(), &self.dropout, &self.weight_decay)];
         for (family, r) in &self.regularisation {
             if !self.objectives.contains(family) {
-                bail!("`regularisation.{family}` names no objective of the spec ({})", self.objectives.join(", "));
+                bail!(
+                    "`regularisation.{family}` names no objective of the spec ({})",
+                    self.objectives.join(", ")
+                );
             }
             lists.push((format!("regularisation.{family}."), &r.dropout, &r.weight_decay));
         }
         for (prefix, dropout, weight_decay) in lists {
             for (key, list) in [("dropout", dropout), ("weight_decay", weight_decay)] {
                 if let Some(v) = list {
-                    nonempty_unique(key, &v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()).map_err(|_| anyhow::anyhow!("`{prefix}{key}` is empty or lists a value twice"))?;
+                    nonempty_unique(key, &v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+                        .map_err(|_| {
+                            anyhow::anyhow!("`{prefix}{key}` is empty or lists a value twice")
+                        })?;
                 }
             }
             for (i, &d) in dropout.iter().flatten().enumerate() {
@@ -305,14 +324,19 @@ impl SweepSpec {
             }
         }
         if self.unique_tokens.is_empty() && self.compute_matched.is_none() {
-            bail!("nothing to run: give `unique_tokens` and `epochs`, or a `[compute_matched]` table");
+            bail!(
+                "nothing to run: give `unique_tokens` and `epochs`, or a `[compute_matched]` table"
+            );
         }
         if !self.unique_tokens.is_empty() {
             nonempty_unique("unique_tokens", &self.unique_tokens)?;
         }
         for (i, &u) in self.unique_tokens.iter().enumerate() {
             if u <= self.seq_len {
-                bail!("`unique_tokens[{i}]` = {u} is smaller than one sample of seq_len + 1 = {} tokens", self.seq_len + 1);
+                bail!(
+                    "`unique_tokens[{i}]` = {u} is smaller than one sample of seq_len + 1 = {} tokens",
+                    self.seq_len + 1
+                );
             }
         }
         for (i, &e) in self.epochs.iter().enumerate() {
@@ -321,14 +345,21 @@ impl SweepSpec {
             }
         }
         if !self.epochs.is_empty() {
-            nonempty_unique("epochs", &self.epochs.iter().map(|e| e.to_bits()).collect::<Vec<_>>()).map_err(|_| anyhow::anyhow!("`epochs` lists a value twice"))?;
+            nonempty_unique("epochs", &self.epochs.iter().map(|e| e.to_bits()).collect::<Vec<_>>())
+                .map_err(|_| anyhow::anyhow!("`epochs` lists a value twice"))?;
         }
         self.train.validate()?;
         if let Some(cm) = &self.compute_matched {
             match (cm.tokens, cm.flops) {
-                (Some(_), Some(_)) | (None, None) => bail!("`compute_matched`: give exactly one of `tokens` and `flops`"),
-                (Some(t), None) if t <= self.seq_len => bail!("`compute_matched.tokens` = {t} is smaller than one sample"),
-                (None, Some(f)) if !(f.is_finite() && f > 0.0) => bail!("`compute_matched.flops` must be a finite number > 0, got {f}"),
+                (Some(_), Some(_)) | (None, None) => {
+                    bail!("`compute_matched`: give exactly one of `tokens` and `flops`")
+                }
+                (Some(t), None) if t <= self.seq_len => {
+                    bail!("`compute_matched.tokens` = {t} is smaller than one sample")
+                }
+                (None, Some(f)) if !(f.is_finite() && f > 0.0) => {
+                    bail!("`compute_matched.flops` must be a finite number > 0, got {f}")
+                }
                 _ => {}
             }
             if cm.unique_fractions.is_empty() {
@@ -339,7 +370,10 @@ impl SweepSpec {
                     bail!("`compute_matched.unique_fractions[{i}]` must be in (0, 1], got {f}");
                 }
             }
-            nonempty_unique("compute_matched.unique_fractions", &cm.unique_fractions.iter().map(|f| f.to_bits()).collect::<Vec<_>>())?;
+            nonempty_unique(
+                "compute_matched.unique_fractions",
+                &cm.unique_fractions.iter().map(|f| f.to_bits()).collect::<Vec<_>>(),
+            )?;
             if let Some(m) = &cm.models {
                 nonempty_unique("compute_matched.models", m)?;
                 for (i, m) in m.iter().enumerate() {
@@ -356,8 +390,10 @@ impl SweepSpec {
         let own = self.regularisation.get(family);
         let dropout = own.and_then(|r| r.dropout.as_ref()).or(self.dropout.as_ref());
         let weight_decay = own.and_then(|r| r.weight_decay.as_ref()).or(self.weight_decay.as_ref());
-        let d: Vec<Option<f64>> = dropout.map_or(vec![None], |v| v.iter().map(|&x| Some(x)).collect());
-        let w: Vec<Option<f64>> = weight_decay.map_or(vec![None], |v| v.iter().map(|&x| Some(x)).collect());
+        let d: Vec<Option<f64>> =
+            dropout.map_or(vec![None], |v| v.iter().map(|&x| Some(x)).collect());
+        let w: Vec<Option<f64>> =
+            weight_decay.map_or(vec![None], |v| v.iter().map(|&x| Some(x)).collect());
         d.iter().flat_map(|&d| w.iter().map(move |&w| (d, w))).collect()
     }
 
@@ -399,7 +435,12 @@ impl TrainSettings {
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             bail!("`train.weight_decay` must be >= 0, got {}", self.weight_decay);
         }
-        for (k, v) in [("batch_size", self.batch_size), ("eval_every", self.eval_every), ("eval_draws", self.eval_draws), ("precise_eval_draws", self.precise_eval_draws)] {
+        for (k, v) in [
+            ("batch_size", self.batch_size),
+            ("eval_every", self.eval_every),
+            ("eval_draws", self.eval_draws),
+            ("precise_eval_draws", self.precise_eval_draws),
+        ] {
             if v == 0 {
                 bail!("`train.{k}` must be at least 1");
             }
@@ -466,25 +507,49 @@ mod tests {
         assert_eq!(spec.train.dropout, 0.1, "DBA's default");
         let pts = crate::sweep::points(&spec, 74).unwrap();
         assert_eq!(pts.len(), 2 * 2 * 3 * 3, "families x dropouts x decays x epochs (1, 2, 4)");
-        let p = pts.iter().find(|p| p.family == "ar" && p.point_dropout == Some(0.0) && p.point_weight_decay == Some(3.0) && p.requested_epochs == 2.0).unwrap();
+        let p = pts
+            .iter()
+            .find(|p| {
+                p.family == "ar"
+                    && p.point_dropout == Some(0.0)
+                    && p.point_weight_decay == Some(3.0)
+                    && p.requested_epochs == 2.0
+            })
+            .unwrap();
         assert_eq!(p.run_id, "ar_0.1m_U5000_E2_do0_wd3_s0");
         assert_eq!(p.kind, "doubling");
         let cfg = crate::sweep::runner::train_config(&spec, p, 74).unwrap();
         assert_eq!((cfg.model.dropout, cfg.weight_decay), (0.0, 3.0));
         let ids: std::collections::BTreeSet<&str> = pts.iter().map(|p| p.run_id.as_str()).collect();
         assert_eq!(ids.len(), pts.len(), "ids are distinct");
-        for bad in ["dropout = [1.0]", "dropout = []", "weight_decay = [-1.0]", "dropout = [0.1, 0.1]"] {
-            let text = format!("objectives = [\"ar\"]\nmodels = [\"0.1m\"]\nunique_tokens = [5000]\nepochs = [1]\n{bad}\n");
+        for bad in
+            ["dropout = [1.0]", "dropout = []", "weight_decay = [-1.0]", "dropout = [0.1, 0.1]"]
+        {
+            let text = format!(
+                "objectives = [\"ar\"]\nmodels = [\"0.1m\"]\nunique_tokens = [5000]\nepochs = [1]\n{bad}\n"
+            );
             assert!(SweepSpec::from_toml(&text).is_err(), "{bad} must be refused");
         }
         let per_family = SweepSpec::from_toml(
             "objectives = [\"ar\", \"diffusion\"]\nmodels = [\"0.1m\"]\nunique_tokens = [5000]\nepochs = [1]\ndropout = [0.0, 0.1]\n[regularisation.ar]\nweight_decay = [0.1, 1.0]\n",
         )
         .unwrap();
-        assert_eq!(per_family.regularisations("ar").len(), 4, "AR: its own decays x the spec's dropouts");
-        assert_eq!(per_family.regularisations("diffusion"), vec![(Some(0.0), None), (Some(0.1), None)]);
+        assert_eq!(
+            per_family.regularisations("ar").len(),
+            4,
+            "AR: its own decays x the spec's dropouts"
+        );
+        assert_eq!(
+            per_family.regularisations("diffusion"),
+            vec![(Some(0.0), None), (Some(0.1), None)]
+        );
         let unknown = "objectives = [\"ar\"]\nmodels = [\"0.1m\"]\nunique_tokens = [5000]\nepochs = [1]\n[regularisation.diffusion]\ndropout = [0.0]\n";
-        assert!(SweepSpec::from_toml(unknown).unwrap_err().to_string().contains("regularisation.diffusion"));
+        assert!(
+            SweepSpec::from_toml(unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("regularisation.diffusion")
+        );
         let both = "objectives = [\"ar\"]\nmodels = [\"0.1m\"]\nunique_tokens = [5000]\nepochs = [1]\n[doubling]\ncap = 4\n";
         assert!(SweepSpec::from_toml(both).unwrap_err().to_string().contains("not both"));
     }

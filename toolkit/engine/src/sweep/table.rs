@@ -4,12 +4,12 @@
 //! torn one.
 
 use crate::data::cache::write_atomic;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
+pub use dclab_types::sweep::{RunRow, TIMING_FIELDS};
 use polars::prelude::*;
 use serde_json::{Map, Value};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-pub use dclab_types::sweep::{RunRow, TIMING_FIELDS};
 
 /// Columns holding JSON text (nested values of a row).
 const JSON_COLUMNS: [&str; 1] = ["config"];
@@ -80,20 +80,28 @@ pub fn from_frame(df: &DataFrame) -> Result<Vec<RunRow>> {
             let v = match col.get(i)? {
                 AnyValue::Null => Value::Null,
                 AnyValue::Boolean(b) => Value::Bool(b),
-                AnyValue::String(s) if JSON_COLUMNS.contains(&name) => serde_json::from_str(s).with_context(|| format!("column `{name}`, row {i}: not JSON"))?,
+                AnyValue::String(s) if JSON_COLUMNS.contains(&name) => serde_json::from_str(s)
+                    .with_context(|| format!("column `{name}`, row {i}: not JSON"))?,
                 AnyValue::String(s) => Value::String(s.to_string()),
                 AnyValue::StringOwned(s) => Value::String(s.to_string()),
-                AnyValue::Float64(f) => serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null),
-                AnyValue::Float32(f) => serde_json::Number::from_f64(f as f64).map(Value::Number).unwrap_or(Value::Null),
+                AnyValue::Float64(f) => {
+                    serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
+                }
+                AnyValue::Float32(f) => {
+                    serde_json::Number::from_f64(f as f64).map(Value::Number).unwrap_or(Value::Null)
+                }
                 AnyValue::UInt64(u) => Value::from(u),
                 AnyValue::UInt32(u) => Value::from(u),
                 AnyValue::Int64(x) => Value::from(x),
                 AnyValue::Int32(x) => Value::from(x),
-                other => bail!("column `{name}` has values of an unexpected type ({})", other.dtype()),
+                other => {
+                    bail!("column `{name}` has values of an unexpected type ({})", other.dtype())
+                }
             };
             m.insert(name.to_string(), v);
         }
-        let row: RunRow = serde_json::from_value(Value::Object(m)).with_context(|| format!("row {i} is not a sweep run"))?;
+        let row: RunRow = serde_json::from_value(Value::Object(m))
+            .with_context(|| format!("row {i} is not a sweep run"))?;
         rows.push(row);
     }
     Ok(rows)
@@ -113,7 +121,9 @@ pub fn read(dir: &Path) -> Result<Vec<RunRow>> {
         }
         return Ok(Vec::new());
     }
-    read_file(&pq).with_context(|| format!("refusing to touch {} (move it away or pick another --out)", pq.display()))
+    read_file(&pq).with_context(|| {
+        format!("refusing to touch {} (move it away or pick another --out)", pq.display())
+    })
 }
 
 /// Reads one table file (Parquet, or CSV by extension).
@@ -137,9 +147,16 @@ pub fn read_file(path: &Path) -> Result<Vec<RunRow>> {
 pub fn write(dir: &Path, rows: &[RunRow]) -> Result<()> {
     let mut df = to_frame(rows)?;
     let mut pq = Vec::new();
-    ParquetWriter::new(&mut pq).finish(&mut df).map_err(anyhow::Error::from).context("encoding runs.parquet")?;
+    ParquetWriter::new(&mut pq)
+        .finish(&mut df)
+        .map_err(anyhow::Error::from)
+        .context("encoding runs.parquet")?;
     write_atomic(&parquet_path(dir), &pq)?;
     let mut csv = Vec::new();
-    CsvWriter::new(&mut csv).include_header(true).finish(&mut df).map_err(anyhow::Error::from).context("encoding runs.csv")?;
+    CsvWriter::new(&mut csv)
+        .include_header(true)
+        .finish(&mut df)
+        .map_err(anyhow::Error::from)
+        .context("encoding runs.csv")?;
     write_atomic(&csv_path(dir), &csv)
 }

@@ -27,11 +27,20 @@ pub struct LoopState {
 }
 
 /// Saves model, optimizer and state into `dir` atomically.
-pub fn save(dir: &Path, model: &Lm, optim: Option<&ModuleOptimizer>, state: &LoopState) -> Result<()> {
+pub fn save(
+    dir: &Path,
+    model: &Lm,
+    optim: Option<&ModuleOptimizer>,
+    state: &LoopState,
+) -> Result<()> {
     replace_dir_atomic(dir, |tmp| {
-        model.clone().save_file(tmp.join("model.bpk")).map_err(|e| anyhow::anyhow!("saving model: {e:?}"))?;
+        model
+            .clone()
+            .save_file(tmp.join("model.bpk"))
+            .map_err(|e| anyhow::anyhow!("saving model: {e:?}"))?;
         if let Some(o) = optim {
-            o.save(tmp.join("optim.bpk")).map_err(|e| anyhow::anyhow!("saving optimizer: {e:?}"))?;
+            o.save(tmp.join("optim.bpk"))
+                .map_err(|e| anyhow::anyhow!("saving optimizer: {e:?}"))?;
         }
         fs::write(tmp.join("state.json"), serde_json::to_vec_pretty(state)?)?;
         Ok(())

@@ -1,8 +1,8 @@
 //! Validation: mean loss over a fixed set of sequences with the objective's own estimator,
 //! its standard error, and bits per byte.
 
-use crate::data::shuffle::mix;
 use crate::data::Packed;
+use crate::data::shuffle::mix;
 use crate::objective::{LogitModel, Objective};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,15 @@ impl EvalResult {
 
 /// Evaluates the first `max_sequences` (0 = all) sequences of `set` in batches of `batch`,
 /// with a fixed `seed` so successive evaluations draw the same masks.
-pub fn evaluate(objective: &dyn Objective, model: &dyn LogitModel, set: &Packed, max_sequences: usize, batch: usize, seed: u64, device: &Device) -> EvalResult {
+pub fn evaluate(
+    objective: &dyn Objective,
+    model: &dyn LogitModel,
+    set: &Packed,
+    max_sequences: usize,
+    batch: usize,
+    seed: u64,
+    device: &Device,
+) -> EvalResult {
     let n = if max_sequences == 0 { set.n_samples() } else { max_sequences.min(set.n_samples()) };
     let mut losses = Vec::with_capacity(n);
     let mut var = 0.0;

@@ -41,7 +41,8 @@ fn draw(logits: &[f32], cfg: &SampleConfig, rng: &mut SplitMix64) -> (u32, f64) 
     }
     idx.truncate(cfg.top_k.unwrap_or(idx.len()).max(1));
     let top = logits[idx[0]] as f64;
-    let w: Vec<f64> = idx.iter().map(|&i| ((logits[i] as f64 - top) / cfg.temperature).exp()).collect();
+    let w: Vec<f64> =
+        idx.iter().map(|&i| ((logits[i] as f64 - top) / cfg.temperature).exp()).collect();
     let sum: f64 = w.iter().sum();
     let mut u = rng.uniform() * sum;
     for (k, &i) in idx.iter().enumerate() {
@@ -62,7 +63,13 @@ fn logits_rows(model: &Lm, tokens: &[u32], device: &Device) -> Vec<Vec<f32>> {
 }
 
 /// AR decoding: one token at a time, the context cut to the model's `seq_len`.
-pub fn generate_ar(model: &Lm, prompt: &[u32], seq_len: usize, cfg: &SampleConfig, device: &Device) -> Vec<u32> {
+pub fn generate_ar(
+    model: &Lm,
+    prompt: &[u32],
+    seq_len: usize,
+    cfg: &SampleConfig,
+    device: &Device,
+) -> Vec<u32> {
     let mut rng = SplitMix64::new(cfg.seed);
     let mut out = prompt.to_vec();
     for _ in 0..cfg.tokens {
@@ -74,7 +81,13 @@ pub fn generate_ar(model: &Lm, prompt: &[u32], seq_len: usize, cfg: &SampleConfi
 }
 
 /// Diffusion decoding: a window of MASKs after the prompt, revealed over `steps` steps.
-pub fn generate_diffusion(model: &Lm, prompt: &[u32], seq_len: usize, cfg: &SampleConfig, device: &Device) -> Vec<u32> {
+pub fn generate_diffusion(
+    model: &Lm,
+    prompt: &[u32],
+    seq_len: usize,
+    cfg: &SampleConfig,
+    device: &Device,
+) -> Vec<u32> {
     let mut rng = SplitMix64::new(cfg.seed);
     let mask = model.vocab_size() as u32;
     let prompt = &prompt[prompt.len().saturating_sub(seq_len - 1)..];
@@ -108,13 +121,22 @@ pub fn generate_diffusion(model: &Lm, prompt: &[u32], seq_len: usize, cfg: &Samp
 
 /// Text from a run folder written by `train` (its config, tokenizer and best checkpoint), on
 /// the CPU: the one call behind `dclab sample` and a notebook's sampling cell.
-pub fn sample_run(run_dir: &std::path::Path, prompt: &str, cfg: &SampleConfig) -> anyhow::Result<String> {
+pub fn sample_run(
+    run_dir: &std::path::Path,
+    prompt: &str,
+    cfg: &SampleConfig,
+) -> anyhow::Result<String> {
     use burn::config::Config;
     let path = run_dir.join("config.json");
-    let tc = super::TrainConfig::load(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let tc = super::TrainConfig::load(&path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
     let tok = crate::data::Tokenizer::load(&run_dir.join("tokenizer.json"))?;
     let device = crate::model::select_device("cpu")?.device;
-    let model = super::checkpoint::load_model(&run_dir.join("checkpoints").join("best"), &tc.model, &device)?;
+    let model = super::checkpoint::load_model(
+        &run_dir.join("checkpoints").join("best"),
+        &tc.model,
+        &device,
+    )?;
     let prompt = tok.encode(prompt)?;
     let ids = if tc.model.causal {
         generate_ar(&model, &prompt, tc.model.seq_len, cfg, &device)
@@ -128,6 +150,11 @@ pub fn sample_run(run_dir: &std::path::Path, prompt: &str, cfg: &SampleConfig) -
 pub fn run_objective(run_dir: &std::path::Path) -> anyhow::Result<String> {
     use burn::config::Config;
     let path = run_dir.join("config.json");
-    let tc = super::TrainConfig::load(&path).map_err(|e| anyhow::anyhow!("{} is not a finished run folder (reading config.json: {e})", run_dir.display()))?;
+    let tc = super::TrainConfig::load(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a finished run folder (reading config.json: {e})",
+            run_dir.display()
+        )
+    })?;
     Ok(tc.objective)
 }

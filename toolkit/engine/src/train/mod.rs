@@ -13,8 +13,8 @@ pub mod schedule;
 pub mod throughput;
 
 pub use config::TrainConfig;
-pub use eval::{evaluate, EvalResult};
-pub use outputs::{read_metrics, MetricsRow, Summary};
+pub use eval::{EvalResult, evaluate};
 pub use optimizer::AdamW;
-pub use run::{train, Event, RunResult};
-pub use throughput::{throughput, Throughput};
+pub use outputs::{MetricsRow, Summary, read_metrics};
+pub use run::{Event, RunResult, train};
+pub use throughput::{Throughput, throughput};

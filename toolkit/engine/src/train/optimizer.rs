@@ -6,13 +6,16 @@
 //! ([`crate::model::fused::adamw_step`]) instead of burn's fifteen single-threaded passes.
 
 use super::config::TrainConfig;
-use crate::model::fused::{adamw_step, sum_squares, AdamWStep};
+use crate::model::fused::{AdamWStep, adamw_step, sum_squares};
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{AdamWConfig, AdamWState, AdaptiveMomentumState, GradientsParams, LearningRate, ModuleOptimizer, Optimizer};
+use burn::optim::{
+    AdamWConfig, AdamWState, AdaptiveMomentumState, GradientsParams, LearningRate, ModuleOptimizer,
+    Optimizer,
+};
 use burn::prelude::*;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The run's optimizer: global-norm clipping, then AdamW on every parameter.
 pub struct AdamW {
@@ -27,10 +30,20 @@ impl AdamW {
     /// The optimizer of a run with `cfg`'s weight decay and gradient clip.
     pub fn for_run(cfg: &TrainConfig) -> Self {
         let (beta_1, beta_2, epsilon, weight_decay) = (0.9, 0.95, 1e-8, cfg.weight_decay as f32);
-        let hyper = AdamWStep { lr: 0.0, beta_1, beta_2, epsilon, weight_decay, grad_scale: 1.0, time: 0 };
-        let composed = AdamWConfig::new().with_beta_1(beta_1).with_beta_2(beta_2).with_epsilon(epsilon).with_weight_decay(weight_decay).build();
+        let hyper =
+            AdamWStep { lr: 0.0, beta_1, beta_2, epsilon, weight_decay, grad_scale: 1.0, time: 0 };
+        let composed = AdamWConfig::new()
+            .with_beta_1(beta_1)
+            .with_beta_2(beta_2)
+            .with_epsilon(epsilon)
+            .with_weight_decay(weight_decay)
+            .build();
         let scale = Arc::new(AtomicU32::new(1f32.to_bits()));
-        AdamW { modules: ModuleOptimizer::from(Update { hyper, composed, scale: scale.clone() }), max_norm: cfg.grad_clip, scale }
+        AdamW {
+            modules: ModuleOptimizer::from(Update { hyper, composed, scale: scale.clone() }),
+            max_norm: cfg.grad_clip,
+            scale,
+        }
     }
 
     /// One step at learning rate `lr`: scales all gradients by min(1, max_norm / (norm + 1e-6))
@@ -44,7 +57,10 @@ impl AdamW {
     /// The optimizer state saved at `path` (by `modules.save`).
     pub fn load(mut self, path: impl AsRef<Path>) -> anyhow::Result<Self> {
         let path = path.as_ref();
-        self.modules = self.modules.load(path).map_err(|e| anyhow::anyhow!("loading optimizer state {}: {e:?}", path.display()))?;
+        self.modules = self
+            .modules
+            .load(path)
+            .map_err(|e| anyhow::anyhow!("loading optimizer state {}: {e:?}", path.display()))?;
         Ok(self)
     }
 }
@@ -84,10 +100,17 @@ struct Update {
 impl Optimizer for Update {
     type State<const D: usize> = AdamWState<D>;
 
-    fn step<const D: usize>(&self, lr: LearningRate, tensor: Tensor<D>, grad: Tensor<D>, state: Option<Self::State<D>>) -> (Tensor<D>, Option<Self::State<D>>) {
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
         let grad_scale = f32::from_bits(self.scale.load(Ordering::Relaxed));
         let time = state.as_ref().map_or(0, |s| s.momentum.time) + 1;
-        let moments = state.as_ref().map(|s| [s.momentum.moment_1.clone(), s.momentum.moment_2.clone()]);
+        let moments =
+            state.as_ref().map(|s| [s.momentum.moment_1.clone(), s.momentum.moment_2.clone()]);
         let step = AdamWStep { lr, time: time as i32, grad_scale, ..self.hyper };
         if let Some([p, m, v]) = adamw_step(tensor.clone(), grad.clone(), moments, step) {
             return (p, Some(AdamWState::new(AdaptiveMomentumState::new(time, m, v))));
@@ -114,12 +137,26 @@ mod tests {
         let loss = (layer.forward(x).powi_scalar(2) * 7.0).sum();
         let grads = GradientsParams::from_grads(loss.backward(), &layer);
         // The norm over weight and bias together, by burn's ops on each gradient.
-        let w = grads.get::<2>(layer.weight.id).expect("weight gradient").square().sum().into_scalar::<f32>() as f64;
-        let b = grads.get::<1>(layer.bias.as_ref().expect("bias").id).expect("bias gradient").square().sum().into_scalar::<f32>() as f64;
+        let w = grads
+            .get::<2>(layer.weight.id)
+            .expect("weight gradient")
+            .square()
+            .sum()
+            .into_scalar::<f32>() as f64;
+        let b = grads
+            .get::<1>(layer.bias.as_ref().expect("bias").id)
+            .expect("bias gradient")
+            .square()
+            .sum()
+            .into_scalar::<f32>() as f64;
         let want = w + b;
         assert!(w > 0.0 && b > 0.0);
         let norm = global_norm(&layer, &grads);
-        assert!((norm - want.sqrt()).abs() <= 1e-5 * want.sqrt() && norm > 1.0, "{norm} vs {}", want.sqrt());
+        assert!(
+            (norm - want.sqrt()).abs() <= 1e-5 * want.sqrt() && norm > 1.0,
+            "{norm} vs {}",
+            want.sqrt()
+        );
         assert_eq!(clip_factor(0.5, 1.0), 1.0);
         assert!((clip_factor(4.0, 1.0) - 0.25).abs() < 1e-6);
     }

@@ -2,16 +2,24 @@
 
 use crate::data::cache::write_atomic;
 use anyhow::Result;
-use std::path::Path;
 pub use dclab_types::run::{MetricsRow, Summary};
+use std::path::Path;
 
 /// Writes `metrics.csv` atomically.
 pub fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<()> {
-    let mut csv = String::from("step,epoch,tokens_seen,flops,lr,train_loss,val_loss,val_loss_stderr\n");
+    let mut csv =
+        String::from("step,epoch,tokens_seen,flops,lr,train_loss,val_loss,val_loss_stderr\n");
     for r in rows {
         csv.push_str(&format!(
             "{},{},{},{:e},{:e},{},{},{}\n",
-            r.step, r.epoch, r.tokens_seen, r.flops, r.lr, r.train_loss, r.val_loss, r.val_loss_stderr
+            r.step,
+            r.epoch,
+            r.tokens_seen,
+            r.flops,
+            r.lr,
+            r.train_loss,
+            r.val_loss,
+            r.val_loss_stderr
         ));
     }
     write_atomic(path, csv.as_bytes())
@@ -25,7 +33,8 @@ pub fn write_summary(path: &Path, summary: &Summary) -> Result<()> {
 /// Reads a `metrics.csv` written by [`write_metrics`].
 pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>> {
     use anyhow::Context;
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         let f: Vec<&str> = line.split(',').collect();

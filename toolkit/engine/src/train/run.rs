@@ -5,13 +5,13 @@ use super::checkpoint::{self, LoopState};
 use super::config::TrainConfig;
 use super::eval::evaluate;
 use super::optimizer::AdamW;
-use super::outputs::{write_metrics, write_summary, MetricsRow, Summary};
+use super::outputs::{MetricsRow, Summary, write_metrics, write_summary};
 use super::schedule::lr_at;
-use crate::data::shuffle::{mix, SplitMix64};
+use crate::data::shuffle::{SplitMix64, mix};
 use crate::data::{EpochLoader, Prepared};
 use crate::model::{DeviceChoice, Lm};
 use crate::objective::Objective;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use std::path::Path;
@@ -37,7 +37,14 @@ pub struct RunResult {
 
 /// Trains `objective` on `data`; with `out`, writes metrics.csv, summary.json and checkpoints
 /// there and resumes from `out/checkpoints/last` if a previous run was interrupted.
-pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, device: &DeviceChoice, out: Option<&Path>, on_event: &mut dyn FnMut(Event)) -> Result<RunResult> {
+pub fn train(
+    cfg: &TrainConfig,
+    objective: &dyn Objective,
+    data: &Prepared,
+    device: &DeviceChoice,
+    out: Option<&Path>,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<RunResult> {
     super::allocator::keep_freed_memory();
     let mut cfg = cfg.clone();
     cfg.model.causal = objective.causal();
@@ -54,10 +61,12 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
     let ad = plain.clone().autodiff();
     let mut model: Lm = cfg.model.init_seeded(cfg.seed, &ad);
     let mut optim = AdamW::for_run(&cfg);
-    let mut loader = EpochLoader::new(data.train.n_samples(), cfg.epochs, cfg.batch_size, cfg.seed)?;
+    let mut loader =
+        EpochLoader::new(data.train.n_samples(), cfg.epochs, cfg.batch_size, cfg.seed)?;
     let total = loader.total_batches();
     let params = cfg.model.params();
-    let mut state = LoopState { step: 0, metrics: vec![], best: None, evals_since_best: 0, train_seconds: 0.0 };
+    let mut state =
+        LoopState { step: 0, metrics: vec![], best: None, evals_since_best: 0, train_seconds: 0.0 };
     let last_dir = out.map(|o| o.join("checkpoints").join("last"));
     let best_dir = out.map(|o| o.join("checkpoints").join("best"));
     if let Some(dir) = last_dir.as_ref().filter(|d| d.join("state.json").exists()) {
@@ -98,7 +107,11 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
         let loss = objective.loss(&model, &samples, &mut rng, &ad);
         let value = loss.clone().into_scalar::<f32>() as f64;
         if !value.is_finite() {
-            bail!("training loss is {value} at step {} of {total} ({}): stopping; try a lower --lr", step + 1, objective.name());
+            bail!(
+                "training loss is {value} at step {} of {total} ({}): stopping; try a lower --lr",
+                step + 1,
+                objective.name()
+            );
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(lr, model, grads);
@@ -112,7 +125,15 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
             continue;
         }
         let valid = model.valid();
-        let ev = evaluate(objective, &valid, &data.validation, cfg.eval_sequences, cfg.batch_size, eval_seed, &plain);
+        let ev = evaluate(
+            objective,
+            &valid,
+            &data.validation,
+            cfg.eval_sequences,
+            cfg.batch_size,
+            eval_seed,
+            &plain,
+        );
         let tokens_seen = tokens_at(state.step);
         let row = MetricsRow {
             step: state.step,
@@ -149,18 +170,42 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
     let (best_val_loss, best_val_step) = state.best.context("the run made no evaluation")?;
     let best = best_model.context("no best model")?;
     let last = state.metrics.last().expect("at least one evaluation").clone();
-    let held = evaluate(objective, &best, &data.heldout, cfg.eval_sequences, cfg.batch_size, eval_seed, &plain);
+    let held = evaluate(
+        objective,
+        &best,
+        &data.heldout,
+        cfg.eval_sequences,
+        cfg.batch_size,
+        eval_seed,
+        &plain,
+    );
     // The precise estimate: fresh draws (another seed than the curve's, so choosing the best
     // checkpoint on the curve does not bias it), the whole split by default.
     let with_draws = objective.with_eval_draws(cfg.precise_eval_draws.max(1));
     let precise_draws = if with_draws.is_some() { cfg.precise_eval_draws.max(1) } else { 1 };
     let precise_objective = with_draws.as_deref().unwrap_or(objective);
     let precise_seed = mix(cfg.seed, 0x9ec15e);
-    let precise_best = evaluate(precise_objective, &best, &data.validation, cfg.precise_eval_sequences, cfg.batch_size, precise_seed, &plain);
+    let precise_best = evaluate(
+        precise_objective,
+        &best,
+        &data.validation,
+        cfg.precise_eval_sequences,
+        cfg.batch_size,
+        precise_seed,
+        &plain,
+    );
     let precise_final = if best_val_step == state.step {
         precise_best
     } else {
-        evaluate(precise_objective, &model.valid(), &data.validation, cfg.precise_eval_sequences, cfg.batch_size, precise_seed, &plain)
+        evaluate(
+            precise_objective,
+            &model.valid(),
+            &data.validation,
+            cfg.precise_eval_sequences,
+            cfg.batch_size,
+            precise_seed,
+            &plain,
+        )
     };
     let tokens_seen = last.tokens_seen;
     let summary = Summary {
@@ -178,7 +223,8 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
         steps: state.step,
         tokens_seen,
         flops: last.flops,
-        flops_with_attention: last.flops + 6.0 * (cfg.model.n_layers * seq_len * cfg.model.d_model) as f64 * tokens_seen as f64,
+        flops_with_attention: last.flops
+            + 6.0 * (cfg.model.n_layers * seq_len * cfg.model.d_model) as f64 * tokens_seen as f64,
         best_val_loss,
         best_val_step,
         final_val_loss: last.val_loss,
@@ -189,7 +235,9 @@ pub fn train(cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, devi
         final_val_loss_precise_stderr: Some(precise_final.stderr),
         precise_eval_sequences: Some(precise_best.sequences),
         precise_eval_draws: Some(precise_draws),
-        best_val_bits_per_byte: best_val_loss / std::f64::consts::LN_2 / data.validation_bytes_per_token,
+        best_val_bits_per_byte: best_val_loss
+            / std::f64::consts::LN_2
+            / data.validation_bytes_per_token,
         heldout_loss: held.loss,
         heldout_bits_per_byte: held.bits_per_byte(data.heldout_bytes_per_token),
         tokens_per_second: tokens_seen as f64 / state.train_seconds.max(1e-9),

@@ -4,10 +4,10 @@
 
 use super::config::TrainConfig;
 use super::optimizer::AdamW;
-use crate::data::shuffle::{mix, SplitMix64};
+use crate::data::shuffle::{SplitMix64, mix};
 use crate::model::{DeviceChoice, Lm};
 use crate::objective::Objective;
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use burn::optim::GradientsParams;
 use std::time::Instant;
 
@@ -42,7 +42,14 @@ pub struct Throughput {
 /// Times `steps` training steps of `cfg.model` under `objective` on `device` after `warmup`
 /// untimed ones (JIT compilation, autotuning), on uniformly random tokens, reading the loss
 /// back (a host-device synchronisation) every `loss_every` steps and after the last.
-pub fn throughput(cfg: &TrainConfig, objective: &dyn Objective, device: &DeviceChoice, warmup: usize, steps: usize, loss_every: usize) -> Result<Throughput> {
+pub fn throughput(
+    cfg: &TrainConfig,
+    objective: &dyn Objective,
+    device: &DeviceChoice,
+    warmup: usize,
+    steps: usize,
+    loss_every: usize,
+) -> Result<Throughput> {
     super::allocator::keep_freed_memory();
     if steps == 0 || cfg.batch_size == 0 || loss_every == 0 {
         bail!("steps, batch_size and loss_every must be positive");
@@ -58,7 +65,9 @@ pub fn throughput(cfg: &TrainConfig, objective: &dyn Objective, device: &DeviceC
     let mut times = Vec::with_capacity(steps);
     let mut last_loss = f64::NAN;
     for step in 0..warmup + steps {
-        let rows: Vec<Vec<u32>> = (0..cfg.batch_size).map(|_| (0..len).map(|_| (rng.next_u64() % vocab) as u32).collect()).collect();
+        let rows: Vec<Vec<u32>> = (0..cfg.batch_size)
+            .map(|_| (0..len).map(|_| (rng.next_u64() % vocab) as u32).collect())
+            .collect();
         let samples: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
         let started = Instant::now();
         let loss = objective.loss(&model, &samples, &mut rng, &ad);

@@ -1,7 +1,7 @@
 //! The study's figures as plotly plots, each built from plain data (rows, laws, curves).
 
 use crate::scaling::crit::CritReport;
-use crate::scaling::law::{effective, half_value_repetition, LawParams};
+use crate::scaling::law::{LawParams, effective, half_value_repetition};
 use crate::scaling::uncertainty::Residual;
 use crate::sweep::RunRow;
 use crate::train::{MetricsRow, Summary};
@@ -53,7 +53,8 @@ pub fn loss_vs_epochs(rows: &[RunRow]) -> Plot {
             (None, None) => String::new(),
             _ => format!(" do={} wd={}", r.summary.dropout, r.summary.weight_decay),
         };
-        let key = (r.point.family.clone(), r.point.model_spec.clone(), r.summary.unique_tokens, reg);
+        let key =
+            (r.point.family.clone(), r.point.model_spec.clone(), r.summary.unique_tokens, reg);
         groups.entry(key).or_default().push((r.summary.epochs, r.summary.final_loss().0));
     }
     let us: Vec<usize> = {
@@ -74,7 +75,13 @@ pub fn loss_vs_epochs(rows: &[RunRow]) -> Plot {
                 .line(Line::new().color(family_color(&family)).dash(dash)),
         );
     }
-    plot.set_layout(layout("Final validation loss against epochs at fixed unique data U", "epochs E", "validation loss (nats/token)", true, false));
+    plot.set_layout(layout(
+        "Final validation loss against epochs at fixed unique data U",
+        "epochs E",
+        "validation loss (nats/token)",
+        true,
+        false,
+    ));
     plot
 }
 
@@ -117,7 +124,13 @@ pub fn loss_vs_flops(rows: &[RunRow]) -> Plot {
                 .line(Line::new().color(color).shape(plotly::common::LineShape::Hv)),
         );
     }
-    plot.set_layout(layout("Best validation loss against training compute", "FLOPs (6 N D)", "best validation loss (nats/token)", true, false));
+    plot.set_layout(layout(
+        "Best validation loss against training compute",
+        "FLOPs (6 N D)",
+        "best validation loss (nats/token)",
+        true,
+        false,
+    ));
     plot
 }
 
@@ -127,7 +140,10 @@ pub fn compute_matched(rows: &[RunRow]) -> Plot {
     let mut groups: BTreeMap<(String, String), Vec<(f64, f64)>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.point.kind == "matched") {
         if let Some(f) = r.point.unique_fraction {
-            groups.entry((r.point.family.clone(), r.point.model_spec.clone())).or_default().push((f, r.summary.final_val_loss));
+            groups
+                .entry((r.point.family.clone(), r.point.model_spec.clone()))
+                .or_default()
+                .push((f, r.summary.final_val_loss));
         }
     }
     let mut plot = Plot::new();
@@ -137,10 +153,20 @@ pub fn compute_matched(rows: &[RunRow]) -> Plot {
             Scatter::new(x, y)
                 .mode(Mode::LinesMarkers)
                 .name(format!("{} {model}", family_label(&family)))
-                .line(Line::new().color(family_color(&family)).dash(DASHES[k / 3 % DASHES.len()].clone())),
+                .line(
+                    Line::new()
+                        .color(family_color(&family))
+                        .dash(DASHES[k / 3 % DASHES.len()].clone()),
+                ),
         );
     }
-    plot.set_layout(layout("Fixed compute: final validation loss against the unique fraction U/D", "unique fraction U/D (epochs = D/U)", "validation loss (nats/token)", true, false));
+    plot.set_layout(layout(
+        "Fixed compute: final validation loss against the unique fraction U/D",
+        "unique fraction U/D (epochs = D/U)",
+        "validation loss (nats/token)",
+        true,
+        false,
+    ));
     plot
 }
 
@@ -154,17 +180,37 @@ pub fn law_fit(fits: &[(String, Vec<Residual>)]) -> Plot {
             hi = hi.max(r.val_loss.max(r.predicted));
         }
         plot.add_trace(
-            Scatter::new(res.iter().map(|r| r.predicted).collect(), res.iter().map(|r| r.val_loss).collect())
-                .mode(Mode::Markers)
-                .name(format!("{} runs", family_label(family)))
-                .text_array(res.iter().map(|r| format!("N={:.3e} D={:.3e} U={:.3e}", r.params, r.tokens, r.unique_tokens)).collect())
-                .marker(Marker::new().color(family_color(family))),
+            Scatter::new(
+                res.iter().map(|r| r.predicted).collect(),
+                res.iter().map(|r| r.val_loss).collect(),
+            )
+            .mode(Mode::Markers)
+            .name(format!("{} runs", family_label(family)))
+            .text_array(
+                res.iter()
+                    .map(|r| {
+                        format!("N={:.3e} D={:.3e} U={:.3e}", r.params, r.tokens, r.unique_tokens)
+                    })
+                    .collect(),
+            )
+            .marker(Marker::new().color(family_color(family))),
         );
     }
     if lo.is_finite() {
-        plot.add_trace(Scatter::new(vec![lo, hi], vec![lo, hi]).mode(Mode::Lines).name("observed = law").line(Line::new().color("#555").dash(DashType::Dash)));
+        plot.add_trace(
+            Scatter::new(vec![lo, hi], vec![lo, hi])
+                .mode(Mode::Lines)
+                .name("observed = law")
+                .line(Line::new().color("#555").dash(DashType::Dash)),
+        );
     }
-    plot.set_layout(layout("Fitted data-constrained law against the runs", "law L(N, D, U)", "observed final validation loss", false, false));
+    plot.set_layout(layout(
+        "Fitted data-constrained law against the runs",
+        "law L(N, D, U)",
+        "observed final validation loss",
+        false,
+        false,
+    ));
     plot
 }
 
@@ -173,13 +219,22 @@ pub fn law_residuals(fits: &[(String, Vec<Residual>)]) -> Plot {
     let mut plot = Plot::new();
     for (family, res) in fits {
         plot.add_trace(
-            Scatter::new(res.iter().map(|r| r.tokens / r.unique_tokens).collect(), res.iter().map(|r| r.log_residual).collect())
-                .mode(Mode::Markers)
-                .name(family_label(family))
-                .marker(Marker::new().color(family_color(family))),
+            Scatter::new(
+                res.iter().map(|r| r.tokens / r.unique_tokens).collect(),
+                res.iter().map(|r| r.log_residual).collect(),
+            )
+            .mode(Mode::Markers)
+            .name(family_label(family))
+            .marker(Marker::new().color(family_color(family))),
         );
     }
-    plot.set_layout(layout("Fit residuals: log(law) - log(observed)", "epochs D/U", "log residual", true, false));
+    plot.set_layout(layout(
+        "Fit residuals: log(law) - log(observed)",
+        "epochs D/U",
+        "log residual",
+        true,
+        false,
+    ));
     plot
 }
 
@@ -206,20 +261,43 @@ pub fn effective_data(laws: &[(String, LawParams)]) -> Plot {
             );
         }
     }
-    plot.set_layout(layout("Value left in repeated data: D'/D against epochs", "epochs E", "D'/D", true, false));
+    plot.set_layout(layout(
+        "Value left in repeated data: D'/D against epochs",
+        "epochs E",
+        "D'/D",
+        true,
+        false,
+    ));
     plot
 }
 
 /// C_crit(U) from the fitted laws (where they cross) with DBA's published line.
 pub fn critical_compute(crit: &CritReport) -> Plot {
     let mut plot = Plot::new();
-    let found: Vec<(f64, f64)> = crit.rows.iter().filter_map(|r| r.c_crit.map(|c| (r.unique_tokens, c))).collect();
+    let found: Vec<(f64, f64)> =
+        crit.rows.iter().filter_map(|r| r.c_crit.map(|c| (r.unique_tokens, c))).collect();
     let (x, y): (Vec<f64>, Vec<f64>) = found.into_iter().unzip();
-    plot.add_trace(Scatter::new(x, y).mode(Mode::LinesMarkers).name("C_crit(U) from the fitted laws").line(Line::new().color("#9467bd")));
+    plot.add_trace(
+        Scatter::new(x, y)
+            .mode(Mode::LinesMarkers)
+            .name("C_crit(U) from the fitted laws")
+            .line(Line::new().color("#9467bd")),
+    );
     let u: Vec<f64> = crit.rows.iter().map(|r| r.unique_tokens).collect();
     let dba: Vec<f64> = crit.rows.iter().map(|r| r.dba_c_crit).collect();
-    plot.add_trace(Scatter::new(u, dba).mode(Mode::Lines).name("DBA: C_crit = 2.12e1.956 U^2.174").line(Line::new().color("#555").dash(DashType::Dash)));
-    plot.set_layout(layout("Critical compute: diffusion beats AR above the line", "unique tokens U", "C_crit (FLOPs)", true, true));
+    plot.add_trace(
+        Scatter::new(u, dba)
+            .mode(Mode::Lines)
+            .name("DBA: C_crit = 2.12e1.956 U^2.174")
+            .line(Line::new().color("#555").dash(DashType::Dash)),
+    );
+    plot.set_layout(layout(
+        "Critical compute: diffusion beats AR above the line",
+        "unique tokens U",
+        "C_crit (FLOPs)",
+        true,
+        true,
+    ));
     plot
 }
 
@@ -228,15 +306,24 @@ pub fn training_curves(curves: &[(RunRow, Vec<MetricsRow>)]) -> Plot {
     let mut plot = Plot::new();
     for (row, m) in curves {
         plot.add_trace(
-            Scatter::new(m.iter().map(|r| r.tokens_seen as f64).collect(), m.iter().map(|r| r.val_loss).collect())
-                .mode(Mode::LinesMarkers)
-                .marker(Marker::new().size(3))
-                .name(row.point.run_id.clone())
-                .legend_group(row.point.family.clone())
-                .line(Line::new().color(family_color(&row.point.family)).width(1.0)),
+            Scatter::new(
+                m.iter().map(|r| r.tokens_seen as f64).collect(),
+                m.iter().map(|r| r.val_loss).collect(),
+            )
+            .mode(Mode::LinesMarkers)
+            .marker(Marker::new().size(3))
+            .name(row.point.run_id.clone())
+            .legend_group(row.point.family.clone())
+            .line(Line::new().color(family_color(&row.point.family)).width(1.0)),
         );
     }
-    plot.set_layout(layout("Every training curve: validation loss against tokens seen", "tokens seen", "validation loss (nats/token)", true, false));
+    plot.set_layout(layout(
+        "Every training curve: validation loss against tokens seen",
+        "tokens seen",
+        "validation loss (nats/token)",
+        true,
+        false,
+    ));
     plot
 }
 
@@ -249,13 +336,21 @@ pub fn families(rows: &[RunRow]) -> Vec<String> {
 }
 
 /// Headers of the critical-compute table.
-pub const CRIT_HEADERS: [&str; 4] = ["U (tokens)", "C_crit from the fits (FLOPs)", "status", "DBA's C_crit"];
+pub const CRIT_HEADERS: [&str; 4] =
+    ["U (tokens)", "C_crit from the fits (FLOPs)", "status", "DBA's C_crit"];
 
 /// The critical-compute table's rows (shared by the study summary and the notebook display).
 pub fn crit_rows(crit: &CritReport) -> Vec<Vec<String>> {
     crit.rows
         .iter()
-        .map(|r| vec![format!("{:.0}", r.unique_tokens), r.c_crit.map(|c| format!("{c:.3e}")).unwrap_or("-".into()), format!("{:?}", r.status), format!("{:.3e}", r.dba_c_crit)])
+        .map(|r| {
+            vec![
+                format!("{:.0}", r.unique_tokens),
+                r.c_crit.map(|c| format!("{c:.3e}")).unwrap_or("-".into()),
+                format!("{:?}", r.status),
+                format!("{:.3e}", r.dba_c_crit),
+            ]
+        })
         .collect()
 }
 
@@ -270,8 +365,15 @@ pub fn run_curve(s: &Summary, curve: &[MetricsRow]) -> Plot {
             .name(format!("validation ({})", family_label(family)))
             .line(Line::new().color(family_color(family))),
     );
-    plot.add_trace(Scatter::new(x, curve.iter().map(|m| m.train_loss).collect()).name("training").line(Line::new().color("#7f7f7f").dash(DashType::Dot)));
-    let title = format!("{} {} on {} (U = {}, E = {})", s.objective, s.model, s.corpus, s.unique_tokens, s.epochs);
+    plot.add_trace(
+        Scatter::new(x, curve.iter().map(|m| m.train_loss).collect())
+            .name("training")
+            .line(Line::new().color("#7f7f7f").dash(DashType::Dot)),
+    );
+    let title = format!(
+        "{} {} on {} (U = {}, E = {})",
+        s.objective, s.model, s.corpus, s.unique_tokens, s.epochs
+    );
     plot.set_layout(layout(&title, "tokens seen", "loss (nats/token)", false, false).height(400));
     plot
 }
@@ -281,12 +383,27 @@ pub fn run_curve(s: &Summary, curve: &[MetricsRow]) -> Plot {
 pub fn bound_vs_draws(points: &[BoundPoint]) -> Plot {
     let k: Vec<f64> = points.iter().map(|p| p.draws as f64).collect();
     let mut plot = Plot::new();
-    plot.add_trace(Scatter::new(k.clone(), points.iter().map(|p| p.stderr).collect()).mode(Mode::LinesMarkers).name("standard error of the bound"));
+    plot.add_trace(
+        Scatter::new(k.clone(), points.iter().map(|p| p.stderr).collect())
+            .mode(Mode::LinesMarkers)
+            .name("standard error of the bound"),
+    );
     if let Some(first) = points.first() {
         let at_1 = first.stderr * (first.draws as f64).sqrt();
-        plot.add_trace(Scatter::new(k.clone(), k.iter().map(|&k| at_1 / k.sqrt()).collect()).mode(Mode::Lines).name("1/sqrt(K)").line(Line::new().color("#555").dash(DashType::Dash)));
+        plot.add_trace(
+            Scatter::new(k.clone(), k.iter().map(|&k| at_1 / k.sqrt()).collect())
+                .mode(Mode::Lines)
+                .name("1/sqrt(K)")
+                .line(Line::new().color("#555").dash(DashType::Dash)),
+        );
     }
-    plot.set_layout(layout("Diffusion validation bound: standard error against draws K", "draws K per sequence", "standard error (nats/token)", true, true));
+    plot.set_layout(layout(
+        "Diffusion validation bound: standard error against draws K",
+        "draws K per sequence",
+        "standard error (nats/token)",
+        true,
+        true,
+    ));
     plot
 }
 
@@ -301,6 +418,12 @@ pub fn delta_map(m: &DeltaMap) -> Plot {
             .color_scale(ColorScale::Palette(ColorScalePalette::RdBu))
             .reverse_scale(true),
     );
-    plot.set_layout(layout("Delta L = L_diffusion - L_AR (red: AR better, blue: diffusion better)", "log10 C (FLOPs)", "log10 U (tokens)", false, false));
+    plot.set_layout(layout(
+        "Delta L = L_diffusion - L_AR (red: AR better, blue: diffusion better)",
+        "log10 C (FLOPs)",
+        "log10 U (tokens)",
+        false,
+        false,
+    ));
     plot
 }

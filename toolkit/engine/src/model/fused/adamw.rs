@@ -3,8 +3,8 @@
 //! composition makes about fifteen passes on one thread, 4% of a `10m` training step during
 //! which the other core waits. The arithmetic is burn's, in its order.
 
-use super::vector::multiversion;
 use super::AdamWStep;
+use super::vector::multiversion;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
@@ -36,7 +36,10 @@ pub fn step(param: &[f32], grad: Rows, m: &[f32], v: &[f32], h: &AdamWStep) -> V
     let (n, cols) = (param.len(), grad.cols.max(1));
     assert!(m.len() == n && v.len() == n && n % cols == 0, "adamw: sizes differ");
     let rows = n / cols;
-    assert!(rows == 0 || (rows - 1) * grad.stride + cols <= grad.data.len(), "adamw: gradient rows leave its storage");
+    assert!(
+        rows == 0 || (rows - 1) * grad.stride + cols <= grad.data.len(),
+        "adamw: gradient rows leave its storage"
+    );
     let per_task = (CHUNK / cols).max(1);
     let c = Coefficients {
         scale: h.grad_scale,
@@ -59,11 +62,21 @@ pub fn step(param: &[f32], grad: Rows, m: &[f32], v: &[f32], h: &AdamWStep) -> V
         .zip(m_out.par_chunks_mut(task).zip(v_out.par_chunks_mut(task)))
         .enumerate()
         .for_each(|(t, (p2, (m2, v2)))| {
-            let rows = p2.chunks_mut(cols).zip(m2.chunks_mut(cols)).zip(v2.chunks_mut(cols)).enumerate();
+            let rows =
+                p2.chunks_mut(cols).zip(m2.chunks_mut(cols)).zip(v2.chunks_mut(cols)).enumerate();
             for (i, ((p2, m2), v2)) in rows {
                 let (r, at) = (t * per_task + i, (t * per_task + i) * cols);
                 let range = at..at + cols;
-                update(p2, m2, v2, &param[range.clone()], grad.row(r), &m[range.clone()], &v[range], &c);
+                update(
+                    p2,
+                    m2,
+                    v2,
+                    &param[range.clone()],
+                    grad.row(r),
+                    &m[range.clone()],
+                    &v[range],
+                    &c,
+                );
             }
         });
     // SAFETY: `update` wrote every row of every chunk of the three parts, all 3n elements.
@@ -77,10 +90,17 @@ pub fn step(param: &[f32], grad: Rows, m: &[f32], v: &[f32], h: &AdamWStep) -> V
 pub fn sum_squares(grad: Rows, n: usize) -> f64 {
     let cols = grad.cols.max(1);
     let (rows, per_task) = (n / cols, (CHUNK / cols).max(1));
-    assert!(n % cols == 0 && (rows == 0 || (rows - 1) * grad.stride + cols <= grad.data.len()), "sum_squares: rows leave the storage");
+    assert!(
+        n % cols == 0 && (rows == 0 || (rows - 1) * grad.stride + cols <= grad.data.len()),
+        "sum_squares: rows leave the storage"
+    );
     let partials: Vec<f64> = (0..rows.div_ceil(per_task))
         .into_par_iter()
-        .map(|t| (t * per_task..rows.min((t + 1) * per_task)).map(|r| grad.row(r).iter().map(|&g| g as f64 * g as f64).sum::<f64>()).sum())
+        .map(|t| {
+            (t * per_task..rows.min((t + 1) * per_task))
+                .map(|r| grad.row(r).iter().map(|&g| g as f64 * g as f64).sum::<f64>())
+                .sum()
+        })
         .collect();
     partials.iter().sum()
 }

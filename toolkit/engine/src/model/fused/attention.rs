@@ -7,7 +7,7 @@
 //! position per token). Rotation: (x1, x2) -> (x1 cos - x2 sin, x1 sin + x2 cos) on the two
 //! halves of each head. Scores are q.k / sqrt(Dh), causal ones masked above the diagonal.
 
-use super::matmul::{matmul_into, matmul_to, Operand};
+use super::matmul::{Operand, matmul_into, matmul_to};
 use super::vector::{dot, exp, max, multiversion, sum};
 use rayon::prelude::*;
 
@@ -55,7 +55,12 @@ impl Rows {
     }
     /// Head `hh` of batch `b` in `data`, read in place as an [S, Dh] operand.
     fn head<'a>(self, d: &Dims, data: &'a [f32], b: usize, hh: usize) -> Operand<'a> {
-        Operand { data, offset: self.at(d, b, 0, hh), shape: [d.s, d.dh], strides: [self.stride, 1] }
+        Operand {
+            data,
+            offset: self.at(d, b, 0, hh),
+            shape: [d.s, d.dh],
+            strides: [self.stride, 1],
+        }
     }
 }
 
@@ -73,7 +78,14 @@ impl Scratch {
     fn new(d: &Dims, backward: bool) -> Self {
         let (sd, ss) = (d.s * d.dh, d.s * d.s);
         let bw = |n: usize| vec![0.0; if backward { n } else { 0 }];
-        Scratch { q: vec![0.0; sd], k: vec![0.0; sd], p: vec![0.0; ss], dp: bw(ss), dq: bw(sd), dk: bw(sd) }
+        Scratch {
+            q: vec![0.0; sd],
+            k: vec![0.0; sd],
+            p: vec![0.0; ss],
+            dp: bw(ss),
+            dq: bw(sd),
+            dk: bw(sd),
+        }
     }
 }
 
@@ -147,7 +159,8 @@ fn blocks(d: &Dims) -> impl Iterator<Item = (usize, usize)> {
 /// Scores q k^T of one head into `sc.p` ([S, S]), the blocks a causal head needs.
 fn scores(d: &Dims, sc: &mut Scratch) {
     let (s, dh) = (d.s, d.dh);
-    let (q, k) = (Operand::block(&sc.q, dh, (0, s), (0, dh)), Operand::block(&sc.k, dh, (0, s), (0, dh)));
+    let (q, k) =
+        (Operand::block(&sc.q, dh, (0, s), (0, dh)), Operand::block(&sc.k, dh, (0, s), (0, dh)));
     for (r0, r1) in blocks(d) {
         matmul_into(&mut sc.p[r0 * s..], s, q.sub((r0, r1), (0, dh)), k.sub((0, r1), (0, dh)).t());
     }
@@ -160,7 +173,9 @@ fn scores(d: &Dims, sc: &mut Scratch) {
 unsafe fn p_times(d: &Dims, p: Operand, x: Operand, dst: *mut f32, ld: usize) {
     for (r0, r1) in blocks(d) {
         // SAFETY: rows r0..r1 of the caller's output.
-        unsafe { matmul_to(dst.add(r0 * ld), ld, p.sub((r0, r1), (0, r1)), x.sub((0, r1), (0, d.dh))) };
+        unsafe {
+            matmul_to(dst.add(r0 * ld), ld, p.sub((r0, r1), (0, r1)), x.sub((0, r1), (0, d.dh)))
+        };
     }
 }
 
@@ -172,7 +187,9 @@ unsafe fn pt_times(d: &Dims, p: Operand, x: Operand, dst: *mut f32, ld: usize) {
     for (c0, c1) in blocks(d) {
         let rows = if d.causal { (c0, d.s) } else { (0, d.s) };
         // SAFETY: rows c0..c1 of the caller's output.
-        unsafe { matmul_to(dst.add(c0 * ld), ld, p.sub(rows, (c0, c1)).t(), x.sub(rows, (0, d.dh))) };
+        unsafe {
+            matmul_to(dst.add(c0 * ld), ld, p.sub(rows, (c0, c1)).t(), x.sub(rows, (0, d.dh)))
+        };
     }
 }
 
@@ -228,7 +245,10 @@ multiversion! {
 pub fn forward(d: &Dims, qkv: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let n = d.b * d.s * d.h * d.dh;
     assert!(qkv.len() == 3 * n, "attention: qkv must be [B,S,3,H,Dh]");
-    assert!(cos.len() == d.rope_batch * d.s * d.dh / 2 && sin.len() == cos.len(), "attention: rope tables");
+    assert!(
+        cos.len() == d.rope_batch * d.s * d.dh / 2 && sin.len() == cos.len(),
+        "attention: rope tables"
+    );
     let scale = 1.0 / (d.dh as f32).sqrt();
     let mut o = Vec::with_capacity(n);
     let mut lse = vec![0.0f32; d.b * d.h * d.s];
@@ -244,7 +264,15 @@ pub fn forward(d: &Dims, qkv: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Ve
             // O = P V, V read in place and O written straight into this head's output rows.
             let p = Operand::block(&sc.p, d.s, (0, d.s), (0, d.s));
             // SAFETY: head (b, hh)'s rows of the output, which no other head writes.
-            unsafe { p_times(d, p, d.qkv(2).head(d, qkv, b, hh), out.at(d.heads().at(d, b, 0, hh)), d.heads().stride) };
+            unsafe {
+                p_times(
+                    d,
+                    p,
+                    d.qkv(2).head(d, qkv, b, hh),
+                    out.at(d.heads().at(d, b, 0, hh)),
+                    d.heads().stride,
+                )
+            };
         },
     );
     // SAFETY: every head wrote its S rows of Dh, together all n elements.
@@ -254,7 +282,15 @@ pub fn forward(d: &Dims, qkv: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Ve
 
 /// Backward: the gradient of qkv ([B,S,3,H,Dh]) from the output gradient `g`, recomputing the
 /// scores from q, k and the saved log-sum-exp.
-pub fn backward(d: &Dims, qkv: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &[f32], sin: &[f32]) -> Vec<f32> {
+pub fn backward(
+    d: &Dims,
+    qkv: &[f32],
+    o: &[f32],
+    lse: &[f32],
+    g: &[f32],
+    cos: &[f32],
+    sin: &[f32],
+) -> Vec<f32> {
     let n = d.b * d.s * d.h * d.dh;
     assert!(qkv.len() == 3 * n && o.len() == n && g.len() == n && lse.len() == d.b * d.h * d.s);
     let (s, dh) = (d.s, d.dh);
@@ -282,12 +318,20 @@ pub fn backward(d: &Dims, qkv: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &
             // SAFETY: head (b, hh)'s v rows of dqkv, which no other head writes.
             unsafe { pt_times(d, p, d_o, out.at(d.qkv(2).at(d, b, 0, hh)), d.qkv(2).stride) };
             for (r0, r1) in blocks(d) {
-                matmul_into(&mut sc.dp[r0 * s..], s, d_o.sub((r0, r1), (0, dh)), v.sub((0, r1), (0, dh)).t());
+                matmul_into(
+                    &mut sc.dp[r0 * s..],
+                    s,
+                    d_o.sub((r0, r1), (0, dh)),
+                    v.sub((0, r1), (0, dh)).t(),
+                );
             }
             score_grads(&mut sc.dp, &sc.p, delta, s, d.causal);
             // Scores are (scale q_rot) . k_rot: dq_rot = scale dS k_rot, dk_rot = dS^T (scale q_rot).
             let ds = Operand::block(&sc.dp, s, (0, s), (0, s));
-            let (q, k) = (Operand::block(&sc.q, dh, (0, s), (0, dh)), Operand::block(&sc.k, dh, (0, s), (0, dh)));
+            let (q, k) = (
+                Operand::block(&sc.q, dh, (0, s), (0, dh)),
+                Operand::block(&sc.k, dh, (0, s), (0, dh)),
+            );
             // SAFETY: the scratch buffers hold S rows of Dh.
             unsafe {
                 p_times(d, ds, k, sc.dq.as_mut_ptr(), dh);

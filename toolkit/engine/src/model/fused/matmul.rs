@@ -17,24 +17,42 @@ pub struct Operand<'a> {
 
 impl<'a> Operand<'a> {
     /// Rows r0..r1 and columns c0..c1 of a row-major matrix `width` columns wide.
-    pub fn block(data: &'a [f32], width: usize, (r0, r1): (usize, usize), (c0, c1): (usize, usize)) -> Self {
+    pub fn block(
+        data: &'a [f32],
+        width: usize,
+        (r0, r1): (usize, usize),
+        (c0, c1): (usize, usize),
+    ) -> Self {
         Operand { data, offset: r0 * width + c0, shape: [r1 - r0, c1 - c0], strides: [width, 1] }
     }
 
     /// Rows r0..r1 and columns c0..c1 of this operand.
     pub fn sub(self, (r0, r1): (usize, usize), (c0, c1): (usize, usize)) -> Self {
-        assert!(r0 <= r1 && r1 <= self.shape[0] && c0 <= c1 && c1 <= self.shape[1], "matmul: block outside the operand");
-        Operand { offset: self.offset + r0 * self.strides[0] + c0 * self.strides[1], shape: [r1 - r0, c1 - c0], ..self }
+        assert!(
+            r0 <= r1 && r1 <= self.shape[0] && c0 <= c1 && c1 <= self.shape[1],
+            "matmul: block outside the operand"
+        );
+        Operand {
+            offset: self.offset + r0 * self.strides[0] + c0 * self.strides[1],
+            shape: [r1 - r0, c1 - c0],
+            ..self
+        }
     }
 
     /// The same elements read as the transpose.
     pub fn t(self) -> Self {
-        Operand { shape: [self.shape[1], self.shape[0]], strides: [self.strides[1], self.strides[0]], ..self }
+        Operand {
+            shape: [self.shape[1], self.shape[0]],
+            strides: [self.strides[1], self.strides[0]],
+            ..self
+        }
     }
 
     fn in_bounds(&self) -> bool {
         let [r, c] = self.shape;
-        r == 0 || c == 0 || self.offset + (r - 1) * self.strides[0] + (c - 1) * self.strides[1] < self.data.len()
+        r == 0
+            || c == 0
+            || self.offset + (r - 1) * self.strides[0] + (c - 1) * self.strides[1] < self.data.len()
     }
 }
 
@@ -93,11 +111,24 @@ unsafe fn product(dst: *mut f32, ld: usize, a: Operand, b: Operand, parallel: bo
     // outputs without reading them (read_dst = false), which the caller makes room for.
     unsafe {
         gemm::gemm(
-            m, n, k,
-            dst, 1, ld as isize, false,
-            a.data.as_ptr().add(a.offset), a.strides[1] as isize, a.strides[0] as isize,
-            b.data.as_ptr().add(b.offset), b.strides[1] as isize, b.strides[0] as isize,
-            0.0, 1.0, false, false, false,
+            m,
+            n,
+            k,
+            dst,
+            1,
+            ld as isize,
+            false,
+            a.data.as_ptr().add(a.offset),
+            a.strides[1] as isize,
+            a.strides[0] as isize,
+            b.data.as_ptr().add(b.offset),
+            b.strides[1] as isize,
+            b.strides[0] as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
             parallelism,
         );
     }
@@ -105,7 +136,7 @@ unsafe fn product(dst: *mut f32, ld: usize, a: Operand, b: Operand, parallel: bo
 
 #[cfg(test)]
 mod tests {
-    use super::{matmul, Operand};
+    use super::{Operand, matmul};
 
     fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
         (0..m * n).map(|ij| (0..k).map(|c| a[ij / n * k + c] * b[c * n + ij % n]).sum()).collect()

@@ -27,25 +27,41 @@ use burn::tensor::ops::AttentionModuleOptions;
 /// Self-attention of h [B,S,d] with the q, k, v projections `w`, before the output projection:
 /// [B,S,d]. On the CPU in f32 one product makes q, k and v side by side for the fused kernel;
 /// otherwise three products and burn's ops, as the model did before the kernels.
-pub fn self_attention(h: Tensor<3>, w: [&Linear; 3], cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool, precision: Precision) -> Tensor<3> {
+pub fn self_attention(
+    h: Tensor<3>,
+    w: [&Linear; 3],
+    cos: Tensor<3>,
+    sin: Tensor<3>,
+    n_heads: usize,
+    causal: bool,
+    precision: Precision,
+) -> Tensor<3> {
     let [b, s, d] = h.dims();
     #[cfg(feature = "flex")]
     if precision.is_f32() && on_flex(&h) {
         let qkv = project(h, side_by_side(&w), precision).reshape([b, s, 3, n_heads, d / n_heads]);
         return rope_attention(qkv, cos, sin, causal).reshape([b, s, d]);
     }
-    let [q, k, v] = w.map(|l| project(h.clone(), l.weight.val(), precision).reshape([b, s, n_heads, d / n_heads]));
+    let [q, k, v] = w.map(|l| {
+        project(h.clone(), l.weight.val(), precision).reshape([b, s, n_heads, d / n_heads])
+    });
     rope_attention_composed(q, k, v, cos, sin, causal, precision).reshape([b, s, d])
 }
 
 /// SwiGLU's gated hidden layer, silu(h W_gate) * (h W_up) for h [B,S,d]; the gate and up
 /// products are one product on the CPU in f32.
-pub fn swiglu_gate(h: Tensor<3>, w_gate: &Linear, w_up: &Linear, precision: Precision) -> Tensor<3> {
+pub fn swiglu_gate(
+    h: Tensor<3>,
+    w_gate: &Linear,
+    w_up: &Linear,
+    precision: Precision,
+) -> Tensor<3> {
     #[cfg(feature = "flex")]
     if precision.is_f32() && on_flex(&h) {
         return swiglu(project(h, side_by_side(&[w_gate, w_up]), precision));
     }
-    silu(project(h.clone(), w_gate.weight.val(), precision)) * project(h, w_up.weight.val(), precision)
+    silu(project(h.clone(), w_gate.weight.val(), precision))
+        * project(h, w_up.weight.val(), precision)
 }
 
 /// x [B,S,d_in] times w [d_in, d_out]. In bf16 the inputs are cast to bf16 and the result back
@@ -55,7 +71,12 @@ pub fn swiglu_gate(h: Tensor<3>, w_gate: &Linear, w_up: &Linear, precision: Prec
 /// faster on an H200 than the flattened product (0.23x against 0.33x PyTorch at 14M parameters).
 pub fn project(x: Tensor<3>, w: Tensor<2>, precision: Precision) -> Tensor<3> {
     if precision == Precision::Bf16 {
-        return burn::tensor::module::linear(x.cast(FloatDType::BF16), w.cast(FloatDType::BF16), None).cast(FloatDType::F32);
+        return burn::tensor::module::linear(
+            x.cast(FloatDType::BF16),
+            w.cast(FloatDType::BF16),
+            None,
+        )
+        .cast(FloatDType::F32);
     }
     #[cfg(feature = "flex")]
     if on_flex(&x) {
@@ -78,11 +99,17 @@ pub fn rope_attention(qkv: Tensor<5>, cos: Tensor<3>, sin: Tensor<3>, causal: bo
     #[cfg(feature = "flex")]
     if on_flex(&qkv) {
         use burn::backend::Dispatch;
-        let out = <Dispatch as extension::FusedOps>::rope_attention(qkv.into_dispatch(), cos.into_dispatch(), sin.into_dispatch(), causal);
+        let out = <Dispatch as extension::FusedOps>::rope_attention(
+            qkv.into_dispatch(),
+            cos.into_dispatch(),
+            sin.into_dispatch(),
+            causal,
+        );
         return Tensor::from_dispatch(out);
     }
     let [b, s, _, h, dh] = qkv.dims();
-    let [q, k, v] = [0, 1, 2].map(|i| qkv.clone().slice([0..b, 0..s, i..i + 1, 0..h, 0..dh]).reshape([b, s, h, dh]));
+    let [q, k, v] = [0, 1, 2]
+        .map(|i| qkv.clone().slice([0..b, 0..s, i..i + 1, 0..h, 0..dh]).reshape([b, s, h, dh]));
     rope_attention_composed(q, k, v, cos, sin, causal, Precision::F32)
 }
 
@@ -92,7 +119,9 @@ pub fn swiglu(gate_up: Tensor<3>) -> Tensor<3> {
     #[cfg(feature = "flex")]
     if on_flex(&gate_up) {
         use burn::backend::Dispatch;
-        return Tensor::from_dispatch(<Dispatch as extension::FusedOps>::swiglu(gate_up.into_dispatch()));
+        return Tensor::from_dispatch(<Dispatch as extension::FusedOps>::swiglu(
+            gate_up.into_dispatch(),
+        ));
     }
     let [b, s, f2] = gate_up.dims();
     silu(gate_up.clone().slice([0..b, 0..s, 0..f2 / 2])) * gate_up.slice([0..b, 0..s, f2 / 2..f2])
@@ -103,7 +132,10 @@ pub fn matmul(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
     #[cfg(feature = "flex")]
     if on_flex(&a) {
         use burn::backend::Dispatch;
-        return Tensor::from_dispatch(<Dispatch as extension::FusedOps>::matmul(a.into_dispatch(), b.into_dispatch()));
+        return Tensor::from_dispatch(<Dispatch as extension::FusedOps>::matmul(
+            a.into_dispatch(),
+            b.into_dispatch(),
+        ));
     }
     a.matmul(b)
 }
@@ -113,7 +145,11 @@ pub fn rms_norm<const D: usize>(norm: &RmsNorm, x: Tensor<D>) -> Tensor<D> {
     #[cfg(feature = "flex")]
     if on_flex(&x) {
         use burn::backend::Dispatch;
-        let out = <Dispatch as extension::FusedOps>::rms_norm(x.into_dispatch(), norm.gamma.val().into_dispatch(), norm.epsilon as f32);
+        let out = <Dispatch as extension::FusedOps>::rms_norm(
+            x.into_dispatch(),
+            norm.gamma.val().into_dispatch(),
+            norm.epsilon as f32,
+        );
         return Tensor::from_dispatch(out);
     }
     norm.forward(x)
@@ -141,14 +177,21 @@ pub struct AdamWStep {
 /// One AdamW update of `param` from `grad` and the moments `[m, v]` (none before the first
 /// update): the new parameter, m and v. One parallel pass on the CPU; `None` on other
 /// devices, which compose burn's optimizer instead.
-pub fn adamw_step<const D: usize>(param: Tensor<D>, grad: Tensor<D>, moments: Option<[Tensor<D>; 2]>, step: AdamWStep) -> Option<[Tensor<D>; 3]> {
+pub fn adamw_step<const D: usize>(
+    param: Tensor<D>,
+    grad: Tensor<D>,
+    moments: Option<[Tensor<D>; 2]>,
+    step: AdamWStep,
+) -> Option<[Tensor<D>; 3]> {
     #[cfg(feature = "flex")]
     if on_flex(&param) {
         use burn::backend::Dispatch;
         let (dims, n) = (param.dims(), param.shape().num_elements());
         let [m, v] = moments.unwrap_or_else(|| [param.zeros_like(), param.zeros_like()]);
         let [p, g, m, v] = [param, grad, m, v].map(|t| t.into_dispatch());
-        let out: Tensor<2> = Tensor::<1>::from_dispatch(<Dispatch as extension::FusedOps>::adamw(p, g, m, v, step)).reshape([3, n]);
+        let out: Tensor<2> =
+            Tensor::<1>::from_dispatch(<Dispatch as extension::FusedOps>::adamw(p, g, m, v, step))
+                .reshape([3, n]);
         return Some([0, 1, 2].map(|i| out.clone().slice([i..i + 1, 0..n]).reshape(dims)));
     }
     let _ = (param, grad, moments, step);
@@ -161,7 +204,9 @@ pub fn sum_squares<const D: usize>(t: Tensor<D>) -> f64 {
     #[cfg(feature = "flex")]
     if on_flex(&t) {
         use burn::backend::Dispatch;
-        let s: Tensor<1> = Tensor::from_dispatch(<Dispatch as extension::FusedOps>::sum_squares(t.into_dispatch()));
+        let s: Tensor<1> = Tensor::from_dispatch(<Dispatch as extension::FusedOps>::sum_squares(
+            t.into_dispatch(),
+        ));
         return s.into_scalar::<f32>() as f64;
     }
     t.square().sum().into_scalar::<f32>() as f64
@@ -175,7 +220,15 @@ fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
 /// [`rope_attention`] from burn's ops on q, k, v [B,S,H,Dh] (other devices; the reference the
 /// fused kernel is tested against). The rotation is f32; in bf16 the attention's two products
 /// and softmax run on bf16 copies and the result returns to f32.
-pub fn rope_attention_composed(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, cos: Tensor<3>, sin: Tensor<3>, causal: bool, precision: Precision) -> Tensor<4> {
+pub fn rope_attention_composed(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    cos: Tensor<3>,
+    sin: Tensor<3>,
+    causal: bool,
+    precision: Precision,
+) -> Tensor<4> {
     let [bc, s, half] = cos.dims();
     let (cos, sin) = (cos.reshape([bc, 1, s, half]), sin.reshape([bc, 1, s, half]));
     let q = apply_rope(q.swap_dims(1, 2), cos.clone(), sin.clone());
@@ -202,13 +255,13 @@ fn apply_rope(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
 
 #[cfg(feature = "flex")]
 mod extension {
-    use super::{adamw, attention, matmul, rms_norm, swiglu, AdamWStep};
+    use super::{AdamWStep, adamw, attention, matmul, rms_norm, swiglu};
+    use burn::backend::autodiff::Autodiff;
     use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-    use burn::backend::autodiff::Autodiff;
     use burn::backend::tensor::FloatTensor;
-    use burn::backend::{backend_extension, Flex};
+    use burn::backend::{Flex, backend_extension};
     use burn::tensor::TensorData;
     use burn_flex::FlexTensor;
 
@@ -216,15 +269,30 @@ mod extension {
     #[backend_extension(Flex, Autodiff)]
     pub trait FusedOps: burn::backend::Backend {
         /// See [`super::rope_attention`].
-        fn rope_attention(qkv: FloatTensor<Self>, cos: FloatTensor<Self>, sin: FloatTensor<Self>, causal: bool) -> FloatTensor<Self>;
+        fn rope_attention(
+            qkv: FloatTensor<Self>,
+            cos: FloatTensor<Self>,
+            sin: FloatTensor<Self>,
+            causal: bool,
+        ) -> FloatTensor<Self>;
         /// See [`super::swiglu`].
         fn swiglu(gate_up: FloatTensor<Self>) -> FloatTensor<Self>;
         /// See [`super::matmul`].
         fn matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self>;
         /// See [`super::rms_norm`].
-        fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32) -> FloatTensor<Self>;
+        fn rms_norm(
+            x: FloatTensor<Self>,
+            gamma: FloatTensor<Self>,
+            epsilon: f32,
+        ) -> FloatTensor<Self>;
         /// See [`super::adamw_step`]: [param | m | v], flattened.
-        fn adamw(param: FloatTensor<Self>, grad: FloatTensor<Self>, m: FloatTensor<Self>, v: FloatTensor<Self>, step: AdamWStep) -> FloatTensor<Self>;
+        fn adamw(
+            param: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+            m: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            step: AdamWStep,
+        ) -> FloatTensor<Self>;
         /// See [`super::sum_squares`]: a one-element tensor.
         fn sum_squares(x: FloatTensor<Self>) -> FloatTensor<Self>;
     }
@@ -255,7 +323,12 @@ mod extension {
         let l = t.layout();
         assert_eq!(l.shape().len(), 2, "matmul: operands must be 2-D");
         let (shape, strides) = (l.shape(), l.strides());
-        let op = matmul::Operand { data: t.storage::<f32>(), offset: l.start_offset(), shape: [shape[0], shape[1]], strides: [strides[0] as usize, strides[1] as usize] };
+        let op = matmul::Operand {
+            data: t.storage::<f32>(),
+            offset: l.start_offset(),
+            shape: [shape[0], shape[1]],
+            strides: [strides[0] as usize, strides[1] as usize],
+        };
         if transpose { op.t() } else { op }
     }
 
@@ -277,15 +350,36 @@ mod extension {
 
     fn dims(qkv: &FlexTensor, cos: &FlexTensor, causal: bool) -> attention::Dims {
         let (shape, rope) = (qkv.layout().shape(), cos.layout().shape());
-        assert!(shape.len() == 5 && shape[2] == 3 && rope.len() == 3, "attention: qkv [B,S,3,H,Dh], cos [Bc,S,Dh/2]");
-        let d = attention::Dims { b: shape[0], s: shape[1], h: shape[3], dh: shape[4], rope_batch: rope[0], causal };
-        assert!(d.dh % 2 == 0 && rope[1] == d.s && rope[2] == d.dh / 2, "attention: rope tables do not fit q");
-        assert!(d.rope_batch == 1 || d.rope_batch == d.b, "attention: rope tables' batch must be 1 or B");
+        assert!(
+            shape.len() == 5 && shape[2] == 3 && rope.len() == 3,
+            "attention: qkv [B,S,3,H,Dh], cos [Bc,S,Dh/2]"
+        );
+        let d = attention::Dims {
+            b: shape[0],
+            s: shape[1],
+            h: shape[3],
+            dh: shape[4],
+            rope_batch: rope[0],
+            causal,
+        };
+        assert!(
+            d.dh % 2 == 0 && rope[1] == d.s && rope[2] == d.dh / 2,
+            "attention: rope tables do not fit q"
+        );
+        assert!(
+            d.rope_batch == 1 || d.rope_batch == d.b,
+            "attention: rope tables' batch must be 1 or B"
+        );
         d
     }
 
     /// Forward on contiguous inputs: (output, log-sum-exp).
-    fn attention_forward(d: &attention::Dims, qkv: &FlexTensor, cos: &FlexTensor, sin: &FlexTensor) -> (FlexTensor, FlexTensor) {
+    fn attention_forward(
+        d: &attention::Dims,
+        qkv: &FlexTensor,
+        cos: &FlexTensor,
+        sin: &FlexTensor,
+    ) -> (FlexTensor, FlexTensor) {
         let (o, lse) = attention::forward(d, f32s(qkv), f32s(cos), f32s(sin));
         (tensor(o, &[d.b, d.s, d.h, d.dh]), tensor(lse, &[d.b, d.h, d.s]))
     }
@@ -296,14 +390,23 @@ mod extension {
     }
 
     /// RMSNorm on contiguous inputs: (output, 1/rms per row).
-    fn rms_norm_forward(x: &FlexTensor, gamma: &FlexTensor, epsilon: f32) -> (FlexTensor, FlexTensor) {
+    fn rms_norm_forward(
+        x: &FlexTensor,
+        gamma: &FlexTensor,
+        epsilon: f32,
+    ) -> (FlexTensor, FlexTensor) {
         let (y, rstd) = rms_norm::forward(f32s(x), f32s(gamma), epsilon);
         let rows = rstd.len();
         (tensor(y, x.layout().shape()), tensor(rstd, &[rows]))
     }
 
     impl FusedOps for Flex {
-        fn rope_attention(qkv: FlexTensor, cos: FlexTensor, sin: FlexTensor, causal: bool) -> FlexTensor {
+        fn rope_attention(
+            qkv: FlexTensor,
+            cos: FlexTensor,
+            sin: FlexTensor,
+            causal: bool,
+        ) -> FlexTensor {
             let d = dims(&qkv, &cos, causal);
             let [qkv, cos, sin] = [&qkv, &cos, &sin].map(contiguous);
             attention_forward(&d, &qkv, &cos, &sin).0
@@ -322,7 +425,13 @@ mod extension {
             rms_norm_forward(&contiguous(&x), &contiguous(&gamma), epsilon).0
         }
 
-        fn adamw(param: FlexTensor, grad: FlexTensor, m: FlexTensor, v: FlexTensor, step: AdamWStep) -> FlexTensor {
+        fn adamw(
+            param: FlexTensor,
+            grad: FlexTensor,
+            m: FlexTensor,
+            v: FlexTensor,
+            step: AdamWStep,
+        ) -> FlexTensor {
             let [p, m, v] = [&param, &m, &v].map(contiguous);
             let cols = p.layout().shape().last().copied().unwrap_or(1);
             let g = row_readable(grad, cols);
@@ -333,7 +442,8 @@ mod extension {
         }
 
         fn sum_squares(x: FlexTensor) -> FlexTensor {
-            let (n, cols) = (x.layout().num_elements(), x.layout().shape().last().copied().unwrap_or(1));
+            let (n, cols) =
+                (x.layout().num_elements(), x.layout().shape().last().copied().unwrap_or(1));
             let x = row_readable(x, cols);
             let rows = rows_of(&x, cols).expect("row_readable");
             tensor(vec![adamw::sum_squares(rows, n) as f32], &[1])
@@ -353,7 +463,11 @@ mod extension {
             return Some(adamw::Rows { data, cols, stride: cols });
         }
         match (&l.shape()[..], l.strides()) {
-            (&[_, c], &[s, 1]) if c == cols && s >= c as isize => Some(adamw::Rows { data: &t.storage::<f32>()[l.start_offset()..], cols, stride: s as usize }),
+            (&[_, c], &[s, 1]) if c == cols && s >= c as isize => Some(adamw::Rows {
+                data: &t.storage::<f32>()[l.start_offset()..],
+                cols,
+                stride: s as usize,
+            }),
             _ => None,
         }
     }
@@ -368,7 +482,15 @@ mod extension {
         fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
             let (d, [qkv, o, lse, cos, sin]) = ops.state;
             let g = contiguous(&grads.consume::<Flex>(&ops.node));
-            let dqkv = attention::backward(&d, f32s(&qkv), f32s(&o), f32s(&lse), f32s(&g), f32s(&cos), f32s(&sin));
+            let dqkv = attention::backward(
+                &d,
+                f32s(&qkv),
+                f32s(&o),
+                f32s(&lse),
+                f32s(&g),
+                f32s(&cos),
+                f32s(&sin),
+            );
             if let [Some(node)] = ops.parents {
                 grads.register::<Flex>(node.id, tensor(dqkv, &[d.b, d.s, 3, d.h, d.dh]));
             }
@@ -435,7 +557,13 @@ mod extension {
 
     impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         /// Untracked: an optimizer's update is not differentiated.
-        fn adamw(param: FloatTensor<Self>, grad: FloatTensor<Self>, m: FloatTensor<Self>, v: FloatTensor<Self>, step: AdamWStep) -> FloatTensor<Self> {
+        fn adamw(
+            param: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+            m: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            step: AdamWStep,
+        ) -> FloatTensor<Self> {
             use burn::backend::AutodiffBackend;
             let [p, g, m, v] = [param, grad, m, v].map(Self::inner);
             Self::from_inner(<Flex as FusedOps>::adamw(p, g, m, v, step))
@@ -447,7 +575,12 @@ mod extension {
             Self::from_inner(<Flex as FusedOps>::sum_squares(Self::inner(x)))
         }
 
-        fn rope_attention(qkv: FloatTensor<Self>, cos: FloatTensor<Self>, sin: FloatTensor<Self>, causal: bool) -> FloatTensor<Self> {
+        fn rope_attention(
+            qkv: FloatTensor<Self>,
+            cos: FloatTensor<Self>,
+            sin: FloatTensor<Self>,
+            causal: bool,
+        ) -> FloatTensor<Self> {
             let nodes = [qkv.node()];
             let [qkv, cos, sin] = [qkv, cos, sin].map(|t| contiguous(&t.into_primitive()));
             let d = dims(&qkv, &cos, causal);
@@ -478,7 +611,11 @@ mod extension {
             }
         }
 
-        fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32) -> FloatTensor<Self> {
+        fn rms_norm(
+            x: FloatTensor<Self>,
+            gamma: FloatTensor<Self>,
+            epsilon: f32,
+        ) -> FloatTensor<Self> {
             let nodes = [x.node(), gamma.node()];
             let [x, gamma] = [x, gamma].map(|t| contiguous(&t.into_primitive()));
             let (y, rstd) = rms_norm_forward(&x, &gamma, epsilon);

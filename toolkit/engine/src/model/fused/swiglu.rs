@@ -17,13 +17,15 @@ pub fn forward(gu: &[f32], f: usize) -> Vec<f32> {
     assert!(f > 0 && gu.len() % (2 * f) == 0, "swiglu: rows are not [gate | up] of width {f}");
     let rows = rows_per_task(f);
     // SAFETY: `forward_row` writes each row of f outputs; the rows tile the chunk.
-    unsafe { par_written(gu.len() / 2, rows * f, |t, y| {
-        let gu = &gu[t * rows * 2 * f..][..2 * y.len()];
-        for (y, gu) in y.chunks_exact_mut(f).zip(gu.chunks_exact(2 * f)) {
-            let (g, u) = gu.split_at(f);
-            forward_row(y, g, u);
-        }
-    }) }
+    unsafe {
+        par_written(gu.len() / 2, rows * f, |t, y| {
+            let gu = &gu[t * rows * 2 * f..][..2 * y.len()];
+            for (y, gu) in y.chunks_exact_mut(f).zip(gu.chunks_exact(2 * f)) {
+                let (g, u) = gu.split_at(f);
+                forward_row(y, g, u);
+            }
+        })
+    }
     .0
 }
 
@@ -32,13 +34,18 @@ pub fn backward(gu: &[f32], dy: &[f32], f: usize) -> Vec<f32> {
     assert!(f > 0 && gu.len() == 2 * dy.len() && dy.len() % f == 0, "swiglu: sizes differ");
     let rows = rows_per_task(f);
     // SAFETY: `backward_row` writes both halves of each row of 2f; the rows tile the chunk.
-    unsafe { par_written(gu.len(), rows * 2 * f, |t, dgu| {
-        let (gu, dy) = (&gu[t * rows * 2 * f..][..dgu.len()], &dy[t * rows * f..][..dgu.len() / 2]);
-        for ((dgu, gu), dy) in dgu.chunks_exact_mut(2 * f).zip(gu.chunks_exact(2 * f)).zip(dy.chunks_exact(f)) {
-            let ((dg, du), (g, u)) = (dgu.split_at_mut(f), gu.split_at(f));
-            backward_row(dg, du, g, u, dy);
-        }
-    }) }
+    unsafe {
+        par_written(gu.len(), rows * 2 * f, |t, dgu| {
+            let (gu, dy) =
+                (&gu[t * rows * 2 * f..][..dgu.len()], &dy[t * rows * f..][..dgu.len() / 2]);
+            for ((dgu, gu), dy) in
+                dgu.chunks_exact_mut(2 * f).zip(gu.chunks_exact(2 * f)).zip(dy.chunks_exact(f))
+            {
+                let ((dg, du), (g, u)) = (dgu.split_at_mut(f), gu.split_at(f));
+                backward_row(dg, du, g, u, dy);
+            }
+        })
+    }
     .0
 }
 

@@ -86,10 +86,18 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 ///
 /// # Safety
 /// `fill` must write every element of each chunk it is given.
-pub unsafe fn par_written<R: Send>(n: usize, chunk: usize, fill: impl Fn(usize, &mut [MaybeUninit<f32>]) -> R + Sync) -> (Vec<f32>, Vec<R>) {
+pub unsafe fn par_written<R: Send>(
+    n: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [MaybeUninit<f32>]) -> R + Sync,
+) -> (Vec<f32>, Vec<R>) {
     use rayon::prelude::*;
     let mut v = Vec::with_capacity(n);
-    let results = v.spare_capacity_mut()[..n].par_chunks_mut(chunk.max(1)).enumerate().map(|(i, c)| fill(i, c)).collect();
+    let results = v.spare_capacity_mut()[..n]
+        .par_chunks_mut(chunk.max(1))
+        .enumerate()
+        .map(|(i, c)| fill(i, c))
+        .collect();
     // SAFETY: the caller's `fill` wrote every chunk of the n elements.
     unsafe { v.set_len(n) };
     (v, results)
@@ -160,7 +168,9 @@ mod tests {
             // SAFETY: every element of each chunk is written.
             let (v, firsts) = unsafe {
                 super::par_written(n, 1000, |i, c| {
-                    c.iter_mut().enumerate().for_each(|(j, x)| *x = std::mem::MaybeUninit::new((i * 1000 + j) as f32));
+                    c.iter_mut()
+                        .enumerate()
+                        .for_each(|(j, x)| *x = std::mem::MaybeUninit::new((i * 1000 + j) as f32));
                     i * 1000
                 })
             };

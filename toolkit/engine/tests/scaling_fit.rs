@@ -5,10 +5,10 @@ mod common;
 use common::{fixture, rel};
 
 use dclab::scaling::fit::{FitMode, FitOptions, GridKind, Stage1, fit_chinchilla, fit_law};
-use dclab::scaling::law::LawParams;
-use dclab::scaling::objective::{
-    Form, N_THETA, Reduction, Theta, objective_full, prepare, theta_from_params,
+use dclab::scaling::huber::{
+    Form, N_THETA, Reduction, Theta, log_runs, objective_full, theta_from_params,
 };
+use dclab::scaling::law::LawParams;
 use dclab::scaling::runs::Runs;
 
 /// Law with distinct exponents so that all seven constants are identifiable.
@@ -44,7 +44,7 @@ fn synthetic(p: &LawParams) -> Runs {
     Runs::new(n, d, u, l).unwrap()
 }
 
-fn finite_diff_check(t: &Theta, form: Form, data: &[dclab::scaling::objective::Prepared]) {
+fn finite_diff_check(t: &Theta, form: Form, data: &[dclab::scaling::huber::LogRun]) {
     let (_, g) = objective_full(t, data, form, 1e-3, Reduction::Sum);
     for k in 0..N_THETA {
         if form == Form::Chinchilla && k >= 5 {
@@ -70,7 +70,7 @@ fn finite_diff_check(t: &Theta, form: Form, data: &[dclab::scaling::objective::P
 fn analytic_gradient_matches_finite_differences() {
     let p = truth();
     let runs = synthetic(&p);
-    let data = prepare(&runs);
+    let data = log_runs(&runs);
     // Away from the optimum (residuals in both Huber branches) and with both U_N regimes.
     let thetas: Vec<Theta> = vec![
         theta_from_params(&LawParams {
@@ -109,15 +109,15 @@ fn stage2_kernel_equals_the_general_objective() {
     tables.extend(fixture("datablations_c4_runs.csv").map(|f| Runs::read(&f).unwrap()));
     let mut checked = 0;
     for runs in &tables {
-        checked += kernel_vs_general(&prepare(runs), &p);
+        checked += kernel_vs_general(&log_runs(runs), &p);
     }
     assert_eq!(checked, tables.len() * 3 * 6 * 4);
 }
 
-fn kernel_vs_general(data: &[dclab::scaling::objective::Prepared], p: &LawParams) -> usize {
-    use dclab::scaling::objective::{LN_RD, LN_RN};
+fn kernel_vs_general(data: &[dclab::scaling::huber::LogRun], p: &LawParams) -> usize {
+    use dclab::scaling::huber::{LN_RD, LN_RN};
     use dclab::scaling::stage2::Stage2Kernel;
-    assert!(data.len() % 64 != 0, "want a partial block, got {} runs", data.len());
+    assert!(!data.len().is_multiple_of(64), "want a partial block, got {} runs", data.len());
     let bases = [
         theta_from_params(p),
         theta_from_params(&LawParams::SDC_C4),
@@ -300,7 +300,7 @@ fn mean_of_huber_pitfall_is_handled() {
         ..Default::default()
     };
     let (pl, _) = fit_chinchilla(&runs, &loose).unwrap();
-    let d = prepare(&runs);
+    let d = log_runs(&runs);
     let obj = |p: &LawParams| {
         objective_full(&theta_from_params(p), &d, Form::Chinchilla, 1e-3, Reduction::Sum).0
     };

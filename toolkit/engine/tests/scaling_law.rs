@@ -4,12 +4,11 @@
 mod common;
 use common::{fixture, rel};
 
-use dclab::scaling::law::{
-    LawParams, effective, flops, half_value_repetition, params_formula, swiglu_hidden, value_left,
-};
+use dclab::flops::{dba_params, swiglu_hidden, training_flops};
+use dclab::scaling::constants::parse_params;
+use dclab::scaling::law::{LawParams, effective, half_value_repetition, value_left};
 use dclab::scaling::report::evaluate;
 use dclab::scaling::runs::Runs;
-use dclab::scaling::spec::parse_params;
 use ndarray::Array2;
 
 #[test]
@@ -69,18 +68,18 @@ fn value_left_in_repeated_data() {
 
 #[test]
 fn parameter_formula_and_flops() {
-    assert_eq!(params_formula(768, 15, 50257).total, 144_834_816);
+    assert_eq!(dba_params(768, 15, 50257).total, 144_834_816);
     assert_eq!([swiglu_hidden(128), swiglu_hidden(768), swiglu_hidden(1280)], [320, 2048, 3392]);
     // DBA's grid and the embedding share of the 7M config.
     for (d, l, want) in
         [(128, 3, 7.0e6), (224, 4, 13.6e6), (288, 5, 19.5e6), (448, 6, 36.6e6), (512, 8, 50.7e6)]
     {
-        let n = params_formula(d, l, 50257).total as f64;
+        let n = dba_params(d, l, 50257).total as f64;
         assert!((n - want).abs() < 0.051e6, "d={d} L={l}: {n}");
     }
-    let small = params_formula(128, 3, 50257);
+    let small = dba_params(128, 3, 50257);
     assert!(((small.total - small.non_embedding) as f64 - 6.4e6).abs() < 0.05e6);
-    let c = flops(params_formula(768, 15, 50257).total as f64, 99_952_399.0 * 50.0);
+    let c = training_flops(dba_params(768, 15, 50257).total as f64, 99_952_399.0 * 50.0);
     assert!(rel(c, 4.34e18) < 2e-3, "{c}");
 }
 
@@ -128,7 +127,7 @@ fn published_fit_on_sdc_runs() {
 /// N term (found when a study's stage-2 fit failed at every start).
 #[test]
 fn degenerate_stage1_keeps_the_law_and_objective_finite() {
-    use dclab::scaling::objective::{Form, Reduction, objective_full, prepare, theta_from_params};
+    use dclab::scaling::huber::{Form, Reduction, log_runs, objective_full, theta_from_params};
     let p = LawParams { a: -800.0, ..LawParams::SDC_C4 };
     let (n, d, u): (f64, f64, f64) = (3e5, 1e6, 8e3);
     let n_term = p.beta / p.alpha * p.big_b() * u.powf(-p.beta) * (1.0 + p.r_n_star).powf(-p.alpha);
@@ -138,7 +137,7 @@ fn degenerate_stage1_keeps_the_law_and_objective_finite() {
     let runs = Runs::new(vec![n, 1e5], vec![d, 2e6], vec![u, 2e4], vec![3.0, 2.5]).unwrap();
     let (f, g) = objective_full(
         &theta_from_params(&p),
-        &prepare(&runs),
+        &log_runs(&runs),
         Form::DataConstrained,
         1e-3,
         Reduction::Sum,

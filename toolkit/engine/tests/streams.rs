@@ -53,7 +53,7 @@ fn oracle(spec: TokenizerSpec) -> Oracle {
         cut -= 1;
         held += docs[cut].len();
     }
-    let tokenizer = Tokenizer::train(spec, docs[..cut].to_vec().into_iter()).unwrap();
+    let tokenizer = Tokenizer::train(spec, docs[..cut].iter().cloned()).unwrap();
     let encode =
         |d: &[String]| d.iter().flat_map(|t| tokenizer.encode(t).unwrap()).collect::<Vec<u32>>();
     let alice = documents(&root.join("heldout"));

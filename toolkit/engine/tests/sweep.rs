@@ -144,6 +144,17 @@ fn spec_errors_name_the_key() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("larger than the training text"));
 }
 
+/// A child process killed and waited for when it goes out of scope, so a failed assertion
+/// never leaves a sweep running.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn sigkill_then_resume_gives_the_uninterrupted_rows() {
     let want = baseline();
@@ -152,7 +163,8 @@ fn sigkill_then_resume_gives_the_uninterrupted_rows() {
     let out = dir.path().join("out");
     // First kill: mid-run, after at least one row is in the table and a later run has a
     // checkpoint but no summary.
-    let mut child = sweep_cmd(&spec, &out, &[]).spawn().unwrap();
+    let mut child = Reaped(sweep_cmd(&spec, &out, &[]).spawn().unwrap());
+    let child = &mut child.0;
     let started = Instant::now();
     let mut killed_mid_run = false;
     while started.elapsed() < Duration::from_secs(300) {
@@ -214,7 +226,8 @@ fn corrupt_or_foreign_tables_are_refused_untouched() {
     let opts = SweepOptions { device: "cpu".into(), cache: cache(), shard: None };
     let foreign =
         dclab::scaling::runs::Runs::new(vec![1e6], vec![1e8], vec![1e7], vec![3.0]).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    type Corrupt = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Corrupt)> = vec![
         (
             "garbage parquet",
             Box::new(|p: &Path| {

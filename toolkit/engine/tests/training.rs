@@ -114,10 +114,10 @@ fn same_seed_same_curve_and_resume_equals_an_uninterrupted_run() {
         let device = select_device("cpu").unwrap();
         let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             train(&cfg, objective_box.as_ref(), &d, &device, Some(dir.path()), &mut |e| {
-                if let Event::Eval { row, .. } = e {
-                    if row.step == 10 {
-                        panic!("simulated crash after the step-10 checkpoint");
-                    }
+                if let Event::Eval { row, .. } = e
+                    && row.step == 10
+                {
+                    panic!("simulated crash after the step-10 checkpoint");
                 }
             })
         }));

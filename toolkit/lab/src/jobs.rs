@@ -237,7 +237,7 @@ impl Job for Sweep {
         let mut f = self.flags.clone();
         f.set("--toml", &self.toml);
         if !f.has("--out") {
-            f.set("--out", default_out("sweep", &[self.toml.clone()]));
+            f.set("--out", default_out("sweep", std::slice::from_ref(&self.toml)));
         }
         [vec!["sweep".to_string()], f.args()].concat()
     }

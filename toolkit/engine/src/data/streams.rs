@@ -9,12 +9,13 @@
 //! (document order seed, document size, validation share, file format); the files' own key adds
 //! the tokenizer's SHA-256. A folder that fails any check is rebuilt, never trusted.
 
-use super::cache::{replace_dir_atomic, sha256_hex, temp_sibling, write_atomic};
+use super::cache::sha256_hex;
 use super::corpus::{
     Corpus, DOCUMENT_ORDER_SEED, MIN_DOCUMENT_BYTES, VALIDATION_FRACTION, Works, heldout_works,
 };
 use super::tokenizer::{Tokenizer, TokenizerSpec};
 use super::tokens::{self, FORMAT_VERSION, Tokens, file_bytes, width_for};
+use crate::fsio::{replace_dir_atomic, temp_sibling, write_atomic};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -500,7 +501,7 @@ fn free_bytes(dir: &Path) -> Option<u64> {
     }
     // SAFETY: the call returned 0, so it initialised `st`.
     let st = unsafe { st.assume_init() };
-    Some(st.f_bavail as u64 * st.f_frsize as u64)
+    Some(st.f_bavail * st.f_frsize)
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

@@ -2,8 +2,8 @@
 //! `tokenizer.json` that Python's `tokenizers` loads; BPE is trained on training text only and
 //! cached by the training text's hash and the vocabulary size.
 
-use super::cache::write_atomic;
 use super::corpus::Corpus;
+use crate::fsio::write_atomic;
 use anyhow::{Context, Result, anyhow, bail};
 use std::collections::BTreeSet;
 use std::fmt;

@@ -158,7 +158,7 @@ pub fn write<'a>(
         for &n in lengths {
             end += n as u64;
             let b = end.to_le_bytes();
-            sum.update(&b);
+            sum.update(b);
             w.write_all(&b)?;
         }
         let (mut written, mut bytes) = (0usize, Vec::new());

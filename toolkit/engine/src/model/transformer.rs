@@ -1,8 +1,9 @@
 //! The transformer: embeddings -> L x (RMSNorm, attention with RoPE, RMSNorm, SwiGLU) -> RMSNorm
 //! -> tied output projection.
 
+use super::Precision;
 use super::fused::{project, rms_norm, self_attention, swiglu_gate};
-use super::{ParamCount, Precision, param_count, swiglu_hidden};
+use crate::flops::{self, ParamCount, backbone_params, swiglu_hidden};
 use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm,
     RmsNormConfig,
@@ -48,22 +49,19 @@ impl ModelConfig {
 
     /// Total and non-embedding parameters by formula.
     pub fn params(&self) -> ParamCount {
-        param_count(self.d_model, self.n_layers, self.rows())
+        backbone_params(self.d_model, self.n_layers, self.rows())
     }
 
-    /// Training FLOPs per input token for model FLOP utilisation, by the PaLM/nanoGPT
-    /// convention: 6 x (non-embedding parameters + the d x V output projection) for the
-    /// matrix products forward and backward, plus 12 x L x d x S for attention scores and
-    /// values (counted in full for causal attention too).
-    ///
-    /// ```
-    /// let m = dclab::model::ModelConfig::new(100, 64, 4, 2, 32);
-    /// let n = m.params().non_embedding + 64 * 100;
-    /// assert_eq!(m.train_flops_per_token(), (6 * n + 12 * 2 * 64 * 32) as f64);
-    /// ```
+    /// Training FLOPs per input token for model FLOP utilisation
+    /// ([`flops::mfu_flops_per_token`], PaLM's convention).
     pub fn train_flops_per_token(&self) -> f64 {
-        let matmul = self.params().non_embedding + self.d_model * self.vocab_size;
-        6.0 * matmul as f64 + 12.0 * (self.n_layers * self.d_model * self.seq_len) as f64
+        flops::mfu_flops_per_token(
+            self.params(),
+            self.d_model,
+            self.n_layers,
+            self.vocab_size,
+            self.seq_len,
+        )
     }
 
     /// The model `seed` gives on every backend: weights drawn on the host (flex) and loaded
@@ -86,12 +84,15 @@ impl ModelConfig {
     /// by 1/sqrt(2L)).
     pub fn init(&self, device: &Device) -> Lm {
         assert!(
-            self.d_model % self.n_heads == 0,
+            self.d_model.is_multiple_of(self.n_heads),
             "d_model {} is not divisible by n_heads {}",
             self.d_model,
             self.n_heads
         );
-        assert!((self.d_model / self.n_heads) % 2 == 0, "head width must be even for RoPE");
+        assert!(
+            (self.d_model / self.n_heads).is_multiple_of(2),
+            "head width must be even for RoPE"
+        );
         let std = 0.02;
         let normal = |s: f64| Initializer::Normal { mean: 0.0, std: s };
         let proj_std = std / (2.0 * self.n_layers as f64).sqrt();

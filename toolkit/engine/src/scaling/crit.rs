@@ -4,6 +4,7 @@
 //! Delta L(C, U) = L_diffusion - L_AR, and C_crit(U) solves Delta L = 0. U is always in tokens.
 
 use super::law::LawParams;
+use crate::flops::tokens_for;
 pub use dclab_types::crit::{CritReport, CritRow, CrossoverStatus, OptimalPoint, PowerLaw};
 use ndarray::{Array1, Array2};
 use rayon::prelude::*;
@@ -33,10 +34,10 @@ pub fn unit_warning(u: f64) -> Option<String> {
 pub fn best_at_compute(law: &LawParams, c: f64, u: f64) -> OptimalPoint {
     let f = |ln_n: f64| {
         let n = ln_n.exp();
-        law.loss(n, c / (6.0 * n), u)
+        law.loss(n, tokens_for(c, n), u)
     };
     let lo = 1e3f64.ln();
-    let hi = (c / 6.0 / 1e3).ln().max(lo + 1.0);
+    let hi = tokens_for(c, 1e3).ln().max(lo + 1.0);
     let k = 160;
     let xs: Vec<f64> = (0..=k).map(|i| lo + (hi - lo) * i as f64 / k as f64).collect();
     let (ib, _) = xs
@@ -68,7 +69,7 @@ pub fn best_at_compute(law: &LawParams, c: f64, u: f64) -> OptimalPoint {
     }
     let ln_n = 0.5 * (a + b);
     let n = ln_n.exp();
-    OptimalPoint { n, d: c / (6.0 * n), loss: f(ln_n) }
+    OptimalPoint { n, d: tokens_for(c, n), loss: f(ln_n) }
 }
 
 /// Delta L(C, U) = L_diffusion - L_AR, each at its loss-minimising N.

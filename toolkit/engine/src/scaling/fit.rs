@@ -1,13 +1,13 @@
 //! Fitting the law: L-BFGS (argmin) from a multi-start grid, the two-stage protocol of SDC
 //! (stage 1: Chinchilla terms on few-epoch runs; stage 2: R_D*, R_N*) and a joint mode.
 
-use super::law::LawParams;
-use super::objective::{
-    ALPHA, BETA, Form, HuberProblem, LN_RD, LN_RN, N_THETA, ParamMap, Prepared, THETA_NAMES, Theta,
-    objective_full, params_from_theta, prepare, theta_from_params,
+use super::constants::theta_entry;
+use super::huber::{
+    ALPHA, BETA, FastObjective, Form, HuberProblem, LN_RD, LN_RN, LogRun, N_THETA, ParamMap,
+    THETA_NAMES, Theta, log_runs, objective_full, params_from_theta, theta_from_params,
 };
+use super::law::LawParams;
 use super::runs::Runs;
-use super::spec::theta_entry;
 use super::stage2::Stage2Kernel;
 use anyhow::{Result, bail};
 use argmin::core::{Executor, State};
@@ -111,7 +111,7 @@ fn minimise(
 
 /// L-BFGS from every start (in parallel), keeping the best; NaN starts are counted as failed.
 pub fn multi_start(
-    data: &[Prepared],
+    data: &[LogRun],
     form: Form,
     map: &ParamMap,
     starts: &[Theta],
@@ -128,11 +128,11 @@ pub fn multi_start(
     xs.dedup_by(|a, b| a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
     let (tg, tc) = opts.effective_tolerances(data.len());
     let kernel = Stage2Kernel::for_map(data, form, map);
-    let (ends, counts): (Vec<Option<(Vec<f64>, f64)>>, Vec<u64>) = xs
+    let (ends, counts): (Vec<Option<Point>>, Vec<u64>) = xs
         .par_iter()
         .map(|x0| {
             let p = HuberProblem::new(data, form, opts.delta, opts.reduction, map.clone())
-                .with_kernel(kernel.as_ref());
+                .with_fast(kernel.as_ref().map(|k| k as &dyn FastObjective));
             local_min(p, x0.clone(), tg, tc, opts.max_iters, opts.memory)
         })
         .unzip();
@@ -230,7 +230,7 @@ pub fn param_map(
     let free = candidates
         .iter()
         .copied()
-        .filter(|&k| !is_fixed(k) && !(alpha_eq_beta && k == BETA))
+        .filter(|&k| !(is_fixed(k) || (alpha_eq_beta && k == BETA)))
         .collect();
     ParamMap { base, free, tie_beta: tie, natural_r }
 }
@@ -242,7 +242,7 @@ fn names(free: &[usize]) -> Vec<String> {
 fn stage_report(
     name: &str,
     form: Form,
-    data: &[Prepared],
+    data: &[LogRun],
     map: &ParamMap,
     ms: &MultiStart,
 ) -> StageReport {
@@ -304,14 +304,17 @@ pub fn fit_law(runs: &Runs, opts: &FitOptions) -> Result<FitOutcome> {
     fit_law_from(runs, opts, &Starts::grid(opts.grid))
 }
 
+/// A point and its objective value.
+type Point = (Vec<f64>, f64);
+
 /// [`fit_law`] with explicit starts.
 pub fn fit_law_from(runs: &Runs, opts: &FitOptions, starts: &Starts) -> Result<FitOutcome> {
     runs.validate()?;
-    if !(opts.delta > 0.0) {
+    if opts.delta.is_nan() || opts.delta <= 0.0 {
         bail!("Huber delta must be > 0, got {}", opts.delta);
     }
     let fixed = crate::scaling::fit::fixed_theta(opts)?;
-    let all = prepare(runs);
+    let all = log_runs(runs);
     let mut stages = Vec::new();
 
     // Stage 1: Chinchilla constants.
@@ -325,7 +328,7 @@ pub fn fit_law_from(runs: &Runs, opts: &FitOptions, starts: &Starts) -> Result<F
         }
         Stage1::Fit => {
             let r1 = runs.with_max_epochs(opts.max_epochs_stage1);
-            let d1 = prepare(&r1);
+            let d1 = log_runs(&r1);
             let base = starts.stage1.first().copied().unwrap_or([0.0; N_THETA]);
             let map = param_map(&[0, 1, 2, ALPHA, BETA], base, &fixed, opts.alpha_eq_beta, false);
             check_enough(
@@ -406,7 +409,7 @@ pub fn fit_law_from(runs: &Runs, opts: &FitOptions, starts: &Starts) -> Result<F
 pub fn fit_chinchilla(runs: &Runs, opts: &FitOptions) -> Result<(LawParams, StageReport)> {
     runs.validate()?;
     let fixed = crate::scaling::fit::fixed_theta(opts)?;
-    let d = prepare(runs);
+    let d = log_runs(runs);
     let starts = stage1_grid(opts.grid);
     let map = param_map(&[0, 1, 2, ALPHA, BETA], starts[0], &fixed, opts.alpha_eq_beta, false);
     check_enough(d.len(), map.free.len(), "Chinchilla fit")?;

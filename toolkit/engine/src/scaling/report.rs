@@ -91,7 +91,7 @@ pub fn evaluate(runs: &Runs, params: &LawParams, delta: f64) -> Goodness {
 /// Writes JSON atomically: a temporary file beside the target, then a rename.
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)? + "\n";
-    crate::data::cache::write_atomic(path, text.as_bytes())
+    crate::fsio::write_atomic(path, text.as_bytes())
 }
 
 /// Reads law constants from a fit.json (or any JSON with a, b, e, alpha, beta, R_D_star,
@@ -108,7 +108,7 @@ pub fn load_params(arg: &str) -> Result<LawParams> {
             )
         })
     } else {
-        super::spec::parse_params(arg)
+        super::constants::parse_params(arg)
             .with_context(|| format!("`{arg}` is neither a fit.json file nor law constants"))
     }
 }

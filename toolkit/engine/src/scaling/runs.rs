@@ -164,7 +164,7 @@ impl Runs {
         } else {
             CsvWriter::new(&mut bytes).include_header(true).finish(&mut df)?;
         }
-        crate::data::cache::write_atomic(path, &bytes)
+        crate::fsio::write_atomic(path, &bytes)
     }
 }
 

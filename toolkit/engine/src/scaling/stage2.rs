@@ -3,11 +3,12 @@
 //! each evaluation runs branch-free loops over blocks of runs that the compiler turns into SIMD.
 //!
 //! It computes the same numbers as [`objective_full`] (tested to 1e-12 relative) 6-10x faster
-//! per run; [`HuberProblem`](super::objective::HuberProblem) uses it whenever it applies.
+//! per run; the fit hands it to [`HuberProblem`](super::huber::HuberProblem) as a
+//! [`FastObjective`] whenever it applies.
 
-use super::objective::{
-    ALPHA, BETA, Form, LN_RD, LN_RN, N_THETA, ParamMap, Prepared, Reduction, Theta, huber,
-    huber_grad, objective_full,
+use super::huber::{
+    ALPHA, BETA, FastObjective, Form, LN_RD, LN_RN, LogRun, N_THETA, ParamMap, Reduction, Theta,
+    huber, huber_grad, objective_full,
 };
 use super::vmath::{exp, expm1, ln};
 
@@ -18,7 +19,7 @@ const BLOCK: usize = 64;
 #[derive(Clone, Debug)]
 pub struct Stage2Kernel {
     base: Theta,
-    data: Vec<Prepared>,
+    data: Vec<LogRun>,
     ln_un: Vec<f64>,
     r_n: Vec<f64>,
     ln_u: Vec<f64>,
@@ -29,13 +30,13 @@ pub struct Stage2Kernel {
 impl Stage2Kernel {
     /// The kernel for `map` on `data`, or `None` when the map frees anything besides the decay
     /// constants or the law is not the data-constrained one.
-    pub fn for_map(data: &[Prepared], form: Form, map: &ParamMap) -> Option<Self> {
+    pub fn for_map(data: &[LogRun], form: Form, map: &ParamMap) -> Option<Self> {
         let only_r = map.free.iter().all(|&k| k == LN_RD || k == LN_RN) && !map.tie_beta;
         (form == Form::DataConstrained && only_r).then(|| Self::new(data, &map.base))
     }
 
     /// Precomputes the columns for the Chinchilla constants in `base`.
-    pub fn new(data: &[Prepared], base: &Theta) -> Self {
+    pub fn new(data: &[LogRun], base: &Theta) -> Self {
         let (a, b, alpha, beta) = (base[0], base[1], base[ALPHA], base[BETA]);
         let c = alpha.ln() + a - beta.ln() - b;
         let mut k = Stage2Kernel {
@@ -109,6 +110,12 @@ impl Stage2Kernel {
 
 type Cols<'a> = (&'a [f64], &'a [f64], &'a [f64], &'a [f64], &'a [f64]);
 type Out<'a> = (&'a mut [f64; BLOCK], &'a mut [f64; BLOCK], &'a mut [f64; BLOCK]);
+
+impl FastObjective for Stage2Kernel {
+    fn objective(&self, t: &Theta, delta: f64, reduction: Reduction) -> (f64, Theta) {
+        Stage2Kernel::objective(self, t, delta, reduction)
+    }
+}
 
 /// One block of runs: Huber term and the two gradient entries per run, compiled for the widest
 /// SIMD the CPU has (measured here per run: AVX-512 19-25 ns, AVX2 40 ns, SSE2 71-83 ns, libm scalar 150-200 ns).
@@ -236,8 +243,8 @@ fn block_body<const FMA: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scaling::huber::theta_from_params;
     use crate::scaling::law::LawParams;
-    use crate::scaling::objective::theta_from_params;
 
     /// Every compiled variant of the block (plain, plain with FMA, and the SIMD ones this CPU
     /// has) gives the general objective's numbers, whichever one the dispatch picks.
@@ -250,7 +257,7 @@ mod tests {
                     let d = u * ep;
                     let l = 1.8 + 400.0 / n.powf(0.35) + 1500.0 / d.powf(0.35) + 0.01 * i as f64;
                     let (ln_u, r_d) = (u.ln(), ep - 1.0);
-                    data.push(Prepared {
+                    data.push(LogRun {
                         n,
                         ln_n: n.ln(),
                         ln_d: d.ln(),

@@ -5,11 +5,11 @@
 use super::fit::{
     FitMode, FitOptions, FitOutcome, Stage1, Starts, fit_law_from, multi_start, param_map,
 };
-use super::law::LawParams;
-use super::objective::{
-    ALPHA, BETA, Form, LN_RD, LN_RN, Reduction, THETA_NAMES, Theta, huber, prepare,
+use super::huber::{
+    ALPHA, BETA, Form, LN_RD, LN_RN, Reduction, THETA_NAMES, Theta, huber, log_runs,
     theta_from_params,
 };
+use super::law::LawParams;
 use super::runs::Runs;
 use anyhow::{Result, bail};
 pub use dclab_types::fit::{Bootstrap, FlatRegion, Goodness, Residual};
@@ -197,7 +197,7 @@ pub fn profile(
     which: Profiled,
     values: &[f64],
 ) -> Result<Vec<[f64; 2]>> {
-    let data = prepare(runs);
+    let data = log_runs(runs);
     let mut fixed = crate::scaling::fit::fixed_theta(opts)?;
     let (k, other) = match which {
         Profiled::RDStar => (LN_RD, LN_RN),

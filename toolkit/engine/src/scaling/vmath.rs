@@ -11,7 +11,10 @@
 
 const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52: adding it rounds to an integer
 const LOG2E: f64 = std::f64::consts::LOG2_E;
+// fdlibm's published digits of the split, kept as written (they round to the same f64).
+#[allow(clippy::excessive_precision)]
 const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1; // ln 2 split so k * LN2_HI is exact
+#[allow(clippy::excessive_precision)]
 const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
 const EXP_MAX: f64 = 709.782_712_893_384; // ln(f64::MAX)
 const EXP_MIN: f64 = -708.0; // below: results under 3.3e-308, flushed to zero

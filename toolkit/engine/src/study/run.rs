@@ -2,7 +2,7 @@
 
 use super::analysis::{Analysis, analyze};
 use super::report::{StudyContext, report_html, summary_md};
-use crate::data::cache::write_atomic;
+use crate::fsio::write_atomic;
 use crate::sweep::{RunRow, SweepEvent, SweepOptions, SweepSpec, run_sweep};
 use crate::train::{MetricsRow, read_metrics};
 use anyhow::Result;

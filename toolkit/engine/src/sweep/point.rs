@@ -1,6 +1,7 @@
 //! The points of a sweep: one training run each, with a stable id that names its folder.
 
 use super::spec::SweepSpec;
+use crate::flops::{tokens_for, training_flops};
 use crate::model::{ModelConfig, preset};
 use anyhow::{Result, bail};
 pub use dclab_types::sweep::SweepPoint;
@@ -14,7 +15,7 @@ pub fn point_params(p: &SweepPoint, vocab_size: usize, seq_len: usize) -> Result
 /// Planned compute 6*N*U*E of a point, for ordering and ETAs.
 pub fn planned_flops(p: &SweepPoint, vocab_size: usize, seq_len: usize) -> f64 {
     let n = point_params(p, vocab_size, seq_len).unwrap_or(0) as f64;
-    6.0 * n * p.requested_unique_tokens as f64 * p.requested_epochs
+    training_flops(n, p.requested_unique_tokens as f64 * p.requested_epochs)
 }
 
 /// Every point of `spec`, cheapest first (ties by id); `vocab_size` sizes the models when the
@@ -57,9 +58,8 @@ pub fn points(spec: &SweepSpec, vocab_size: usize) -> Result<Vec<SweepPoint>> {
                     (Some(t), _) => t as f64,
                     (None, Some(c)) => {
                         let (dm, h, l) = preset(model)?;
-                        c / (6.0
-                            * ModelConfig::new(vocab_size, dm, h, l, spec.seq_len).params().total
-                                as f64)
+                        let n = ModelConfig::new(vocab_size, dm, h, l, spec.seq_len).params().total;
+                        tokens_for(c, n as f64)
                     }
                     (None, None) => bail!("`compute_matched` needs `tokens` or `flops`"),
                 };

@@ -7,8 +7,8 @@
 use super::point::{SweepPoint, points, shard};
 use super::spec::SweepSpec;
 use super::table::{self, RunRow};
-use crate::data::cache::write_atomic;
 use crate::data::{Prepared, prepare};
+use crate::fsio::write_atomic;
 use crate::model::{ModelConfig, preset, select_device};
 use crate::objective::parse_objective;
 use crate::train::{Event, Summary, TrainConfig, train};

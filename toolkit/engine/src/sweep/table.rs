@@ -3,7 +3,7 @@
 //! replaced atomically so a kill at any moment leaves the previous or the next table, never a
 //! torn one.
 
-use crate::data::cache::write_atomic;
+use crate::fsio::write_atomic;
 use anyhow::{Context, Result, bail};
 pub use dclab_types::sweep::{RunRow, TIMING_FIELDS};
 use polars::prelude::*;

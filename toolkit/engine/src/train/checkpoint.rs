@@ -2,7 +2,7 @@
 //! folder and renamed into place, so a crash never leaves half a checkpoint.
 
 use super::outputs::MetricsRow;
-use crate::data::cache::replace_dir_atomic;
+use crate::fsio::replace_dir_atomic;
 use crate::model::{Lm, ModelConfig};
 use anyhow::{Context, Result};
 use burn::optim::ModuleOptimizer;

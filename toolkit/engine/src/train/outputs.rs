@@ -1,6 +1,6 @@
 //! The files a run writes: `metrics.csv` (one row per evaluation) and `summary.json`.
 
-use crate::data::cache::write_atomic;
+use crate::fsio::write_atomic;
 use anyhow::Result;
 pub use dclab_types::run::{MetricsRow, Summary};
 use std::path::Path;

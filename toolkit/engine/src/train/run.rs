@@ -9,6 +9,7 @@ use super::outputs::{MetricsRow, Summary, write_metrics, write_summary};
 use super::schedule::lr_at;
 use crate::data::shuffle::{SplitMix64, mix};
 use crate::data::{EpochLoader, Prepared};
+use crate::flops::{attention_flops_per_token, training_flops};
 use crate::model::{DeviceChoice, Lm};
 use crate::objective::Objective;
 use anyhow::{Context, Result, bail};
@@ -89,7 +90,7 @@ pub fn train(
     };
     let (mut loss_sum, mut loss_n) = (0.0, 0usize);
     let mut stopped_early = false;
-    while let Some(batch) = loader.next() {
+    for batch in loader {
         let started = Instant::now();
         let step = state.step;
         let lr = lr_at(step, total, cfg.lr, cfg.warmup_fraction, cfg.final_lr_fraction);
@@ -121,7 +122,7 @@ pub fn train(
         loss_n += 1;
         let tps = tokens_at(state.step) as f64 / state.train_seconds.max(1e-9);
         on_event(Event::Step { step: state.step, total, loss: value, tokens_per_second: tps });
-        if state.step % cfg.eval_every != 0 && state.step != total {
+        if !state.step.is_multiple_of(cfg.eval_every) && state.step != total {
             continue;
         }
         let valid = model.valid();
@@ -139,7 +140,7 @@ pub fn train(
             step: state.step,
             epoch: batch.epoch,
             tokens_seen,
-            flops: 6.0 * params.total as f64 * tokens_seen as f64,
+            flops: training_flops(params.total as f64, tokens_seen as f64),
             lr,
             train_loss: loss_sum / loss_n.max(1) as f64,
             val_loss: ev.loss,
@@ -224,7 +225,8 @@ pub fn train(
         tokens_seen,
         flops: last.flops,
         flops_with_attention: last.flops
-            + 6.0 * (cfg.model.n_layers * seq_len * cfg.model.d_model) as f64 * tokens_seen as f64,
+            + attention_flops_per_token(cfg.model.n_layers, cfg.model.d_model, seq_len)
+                * tokens_seen as f64,
         best_val_loss,
         best_val_step,
         final_val_loss: last.val_loss,

@@ -44,10 +44,13 @@ fn sorted_by<K: PartialOrd + Copy>(mut v: Vec<(K, f64)>) -> (Vec<K>, Vec<f64>) {
     v.into_iter().unzip()
 }
 
+/// One line of loss against epochs: (family, model, U, regularisation).
+type LineKey = (String, String, usize, String);
+
 /// Validation loss against epochs at each fixed U, one line per (family, model, U): AR's
 /// curve turns up where repetition starts to hurt.
 pub fn loss_vs_epochs(rows: &[RunRow]) -> Plot {
-    let mut groups: BTreeMap<(String, String, usize, String), Vec<(f64, f64)>> = BTreeMap::new();
+    let mut groups: BTreeMap<LineKey, Vec<(f64, f64)>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.point.kind == "grid" || r.point.kind == "doubling") {
         let reg = match (r.point.point_dropout, r.point.point_weight_decay) {
             (None, None) => String::new(),
@@ -106,15 +109,13 @@ pub fn loss_vs_flops(rows: &[RunRow]) -> Plot {
                 .marker(Marker::new().color(color).opacity(0.6)),
         );
         let mut best = f64::INFINITY;
-        let frontier: Vec<(f64, f64)> = pts
-            .iter()
-            .filter_map(|p| {
-                (p.1 < best).then(|| {
-                    best = p.1;
-                    (p.0, p.1)
-                })
-            })
-            .collect();
+        let mut frontier: Vec<(f64, f64)> = vec![];
+        for p in &pts {
+            if p.1 < best {
+                best = p.1;
+                frontier.push((p.0, p.1));
+            }
+        }
         let (x, y): (Vec<f64>, Vec<f64>) = frontier.into_iter().unzip();
         plot.add_trace(
             Scatter::new(x, y)

@@ -91,7 +91,7 @@ pub fn sum_squares(grad: Rows, n: usize) -> f64 {
     let cols = grad.cols.max(1);
     let (rows, per_task) = (n / cols, (CHUNK / cols).max(1));
     assert!(
-        n % cols == 0 && (rows == 0 || (rows - 1) * grad.stride + cols <= grad.data.len()),
+        n.is_multiple_of(cols) && (rows == 0 || (rows - 1) * grad.stride + cols <= grad.data.len()),
         "sum_squares: rows leave the storage"
     );
     let partials: Vec<f64> = (0..rows.div_ceil(per_task))
@@ -121,6 +121,9 @@ struct Coefficients {
 
 multiversion! {
     /// Writes every element of p2, m2 and v2.
+    // Three outputs and four inputs of one element-wise update, each a slice the loop indexes
+    // alike: grouping them in structs would only move the names.
+    #[allow(clippy::too_many_arguments)]
     fn update(p2: &mut [MaybeUninit<f32>], m2: &mut [MaybeUninit<f32>], v2: &mut [MaybeUninit<f32>], p: &[f32], g: &[f32], m: &[f32], v: &[f32], c: &Coefficients) {
         let n = p2.len();
         let (m2, v2, p, g, m, v) = (&mut m2[..n], &mut v2[..n], &p[..n], &g[..n], &m[..n], &v[..n]);

@@ -343,7 +343,10 @@ mod extension {
     fn halved(t: &FlexTensor) -> (FlexTensor, Vec<usize>) {
         let mut shape = t.layout().shape().to_vec();
         let last = shape.last_mut().expect("swiglu: a tensor of rank >= 1");
-        assert!(*last % 2 == 0, "swiglu: the last dimension must hold gate and up halves");
+        assert!(
+            (*last).is_multiple_of(2),
+            "swiglu: the last dimension must hold gate and up halves"
+        );
         *last /= 2;
         (contiguous(t), shape)
     }
@@ -363,7 +366,7 @@ mod extension {
             causal,
         };
         assert!(
-            d.dh % 2 == 0 && rope[1] == d.s && rope[2] == d.dh / 2,
+            d.dh.is_multiple_of(2) && rope[1] == d.s && rope[2] == d.dh / 2,
             "attention: rope tables do not fit q"
         );
         assert!(

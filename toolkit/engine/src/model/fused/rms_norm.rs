@@ -10,7 +10,7 @@ const ROWS: usize = 64;
 /// y = x / sqrt(mean(x^2) + eps) * w over rows of width w.len(); returns y and 1/rms per row.
 pub fn forward(x: &[f32], w: &[f32], eps: f32) -> (Vec<f32>, Vec<f32>) {
     let d = w.len();
-    assert!(d > 0 && x.len() % d == 0, "rms_norm: input is not rows of the gain's width");
+    assert!(d > 0 && x.len().is_multiple_of(d), "rms_norm: input is not rows of the gain's width");
     let rstd: Vec<f32> =
         x.par_chunks(d).map(|x| 1.0 / (dot(x, x) / d as f32 + eps).sqrt()).collect();
     // SAFETY: each row of d outputs is written; the rows tile the chunk.

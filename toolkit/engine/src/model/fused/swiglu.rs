@@ -14,7 +14,10 @@ fn rows_per_task(f: usize) -> usize {
 
 /// silu(g) * u for each row [g | u] of `gu` (rows of width 2f); returns rows of width f.
 pub fn forward(gu: &[f32], f: usize) -> Vec<f32> {
-    assert!(f > 0 && gu.len() % (2 * f) == 0, "swiglu: rows are not [gate | up] of width {f}");
+    assert!(
+        f > 0 && gu.len().is_multiple_of(2 * f),
+        "swiglu: rows are not [gate | up] of width {f}"
+    );
     let rows = rows_per_task(f);
     // SAFETY: `forward_row` writes each row of f outputs; the rows tile the chunk.
     unsafe {
@@ -31,7 +34,10 @@ pub fn forward(gu: &[f32], f: usize) -> Vec<f32> {
 
 /// The gradient of `gu` from dy: dg = dy u s (1 + g (1 - s)), du = dy g s, s = sigmoid(g).
 pub fn backward(gu: &[f32], dy: &[f32], f: usize) -> Vec<f32> {
-    assert!(f > 0 && gu.len() == 2 * dy.len() && dy.len() % f == 0, "swiglu: sizes differ");
+    assert!(
+        f > 0 && gu.len() == 2 * dy.len() && dy.len().is_multiple_of(f),
+        "swiglu: sizes differ"
+    );
     let rows = rows_per_task(f);
     // SAFETY: `backward_row` writes both halves of each row of 2f; the rows tile the chunk.
     unsafe {

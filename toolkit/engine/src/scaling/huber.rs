@@ -7,7 +7,6 @@
 
 use super::law::LawParams;
 use super::runs::Runs;
-use super::stage2::Stage2Kernel;
 use argmin::core::{CostFunction, Error, Gradient};
 pub use dclab_types::fit::{Form, Reduction};
 use std::cell::RefCell;
@@ -49,7 +48,7 @@ pub fn params_from_theta(t: &Theta) -> LawParams {
 
 /// One run, pre-processed for fast evaluation (all logs taken once).
 #[derive(Clone, Copy, Debug)]
-pub struct Prepared {
+pub struct LogRun {
     /// Total parameters N.
     pub n: f64,
     /// ln N.
@@ -67,13 +66,13 @@ pub struct Prepared {
 }
 
 /// Pre-processes every run of a table for the objective.
-pub fn prepare(runs: &Runs) -> Vec<Prepared> {
+pub fn log_runs(runs: &Runs) -> Vec<LogRun> {
     (0..runs.len())
         .map(|i| {
             let (n, d, u, l) =
                 (runs.params[i], runs.tokens[i], runs.unique_tokens[i], runs.val_loss[i]);
             let u_d = u.min(d);
-            Prepared {
+            LogRun {
                 n,
                 ln_n: n.ln(),
                 ln_d: d.ln(),
@@ -99,7 +98,7 @@ pub fn huber_grad(r: f64, delta: f64) -> f64 {
 }
 
 /// Predicted log loss of one run and its gradient with respect to theta.
-pub fn log_loss_and_grad(t: &Theta, r: &Prepared, form: Form) -> (f64, Theta) {
+pub fn log_loss_and_grad(t: &Theta, r: &LogRun, form: Form) -> (f64, Theta) {
     let (alpha, beta) = (t[ALPHA], t[BETA]);
     let mut dn = [0.0; N_THETA]; // d ln N' / d theta
     let mut dd = [0.0; N_THETA]; // d ln D' / d theta
@@ -165,7 +164,7 @@ pub fn log_loss_and_grad(t: &Theta, r: &Prepared, form: Form) -> (f64, Theta) {
 /// Summed (or mean) Huber objective over runs and its gradient with respect to full theta.
 pub fn objective_full(
     t: &Theta,
-    data: &[Prepared],
+    data: &[LogRun],
     form: Form,
     delta: f64,
     reduction: Reduction,
@@ -249,8 +248,8 @@ impl ParamMap {
 /// Cost and gradient are computed together and cached, and the best point ever evaluated is
 /// remembered so a line-search failure near the optimum still yields a result.
 pub struct HuberProblem<'a> {
-    /// Prepared runs.
-    pub data: &'a [Prepared],
+    /// LogRun runs.
+    pub data: &'a [LogRun],
     /// Which law.
     pub form: Form,
     /// Huber threshold (SDC: 1e-3).
@@ -259,15 +258,25 @@ pub struct HuberProblem<'a> {
     pub reduction: Reduction,
     /// Free/fixed layout.
     pub map: ParamMap,
-    cache: RefCell<Option<(Vec<f64>, f64, Vec<f64>)>>,
+    cache: RefCell<Option<Evaluated>>,
     best: BestSeen,
     evals: std::cell::Cell<u64>,
     computed: Rc<std::cell::Cell<u64>>,
     /// Evaluations allowed before the problem reports an error (argmin's inner line search
     /// has no iteration cap of its own).
     pub max_evals: u64,
-    kernel: Option<&'a Stage2Kernel>,
+    fast: Option<&'a dyn FastObjective>,
 }
+
+/// A faster evaluator of [`objective_full`] on a problem's own data and map (a solver detail
+/// the problem is handed, never builds): the stage-2 kernel implements it.
+pub trait FastObjective {
+    /// The objective and its gradient over every theta entry, as [`objective_full`] gives them.
+    fn objective(&self, t: &Theta, delta: f64, reduction: Reduction) -> (f64, Theta);
+}
+
+/// An optimiser vector with the objective and the reduced gradient computed there.
+type Evaluated = (Vec<f64>, f64, Vec<f64>);
 
 /// Shared record of the best finite point a problem has evaluated (survives the solver).
 pub type BestSeen = Rc<RefCell<Option<(Vec<f64>, f64)>>>;
@@ -275,7 +284,7 @@ pub type BestSeen = Rc<RefCell<Option<(Vec<f64>, f64)>>>;
 impl<'a> HuberProblem<'a> {
     /// Builds the problem.
     pub fn new(
-        data: &'a [Prepared],
+        data: &'a [LogRun],
         form: Form,
         delta: f64,
         reduction: Reduction,
@@ -292,27 +301,27 @@ impl<'a> HuberProblem<'a> {
             evals: std::cell::Cell::new(0),
             computed: Rc::default(),
             max_evals: 20_000,
-            kernel: None,
+            fast: None,
         }
     }
 
-    /// Evaluates through a stage-2 kernel built for this problem's data and map (same numbers,
-    /// faster); see [`Stage2Kernel::for_map`].
-    pub fn with_kernel(mut self, kernel: Option<&'a Stage2Kernel>) -> Self {
-        self.kernel = kernel;
+    /// Evaluates through `fast`, built for this problem's data and map (the same numbers,
+    /// faster; the stage-2 kernel is one).
+    pub fn with_fast(mut self, fast: Option<&'a dyn FastObjective>) -> Self {
+        self.fast = fast;
         self
     }
 
     /// Objective and reduced gradient at an optimiser vector.
     pub fn eval(&self, x: &[f64]) -> (f64, Vec<f64>) {
-        if let Some((cx, f, g)) = self.cache.borrow().as_ref() {
-            if cx.as_slice() == x {
-                return (*f, g.clone());
-            }
+        if let Some((cx, f, g)) = self.cache.borrow().as_ref()
+            && cx.as_slice() == x
+        {
+            return (*f, g.clone());
         }
         self.computed.set(self.computed.get() + 1);
         let t = self.map.expand(x);
-        let (f, g) = match self.kernel {
+        let (f, g) = match self.fast {
             Some(k) => k.objective(&t, self.delta, self.reduction),
             None => objective_full(&t, self.data, self.form, self.delta, self.reduction),
         };

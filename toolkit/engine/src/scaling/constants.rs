@@ -1,15 +1,15 @@
 //! Textual forms of law constants shared by the CLI and the library: `sdc-c4` or a
 //! `key=value,...` list (a, b, e or E, A, B; alpha, beta; R_D_star, R_N_star).
 
+use super::huber::{LN_RD, LN_RN, THETA_NAMES};
 use super::law::LawParams;
-use super::objective::{LN_RD, LN_RN, THETA_NAMES};
 use anyhow::{Result, bail};
 
 /// Maps a constant's name to its theta index and the value in theta units (logs for E, A, B
 /// and for the decay constants), so `--fix` and `--params` accept the papers' names.
 ///
 /// ```
-/// use dclab::scaling::spec::theta_entry;
+/// use dclab::scaling::constants::theta_entry;
 /// assert_eq!(theta_entry("E", 1.0).unwrap(), (2, 0.0));
 /// ```
 pub fn theta_entry(name: &str, value: f64) -> Result<(usize, f64)> {
@@ -49,7 +49,7 @@ pub fn parse_assignment(s: &str) -> Result<(String, f64)> {
 /// The Chinchilla constants are required; a missing decay constant means no decay (infinity).
 ///
 /// ```
-/// use dclab::scaling::spec::parse_params;
+/// use dclab::scaling::constants::parse_params;
 /// let p = parse_params("E=1.8691,A=520.82,B=1487.72,alpha=0.35,beta=0.35,R_D_star=15").unwrap();
 /// assert!((p.r_d_star - 15.0).abs() < 1e-12 && p.r_n_star.is_infinite());
 /// ```
@@ -70,5 +70,5 @@ pub fn parse_params(spec: &str) -> Result<LawParams> {
             THETA_NAMES[i]
         );
     }
-    Ok(super::objective::params_from_theta(&t))
+    Ok(super::huber::params_from_theta(&t))
 }

@@ -25,11 +25,7 @@ fn time<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let fixture = root.join("../shared/fixtures/datablations_c4_runs.csv");
-    if !fixture.exists() {
-        eprintln!("fixture {} not found: nothing to benchmark", fixture.display());
-        return;
-    }
+    let fixture = root.join("datasets/published/datablations_c4_runs.csv");
     let runs = Runs::read(&fixture).expect("fixture");
     let threads = rayon::current_num_threads();
     println!(

@@ -8,7 +8,18 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::silu;
 use dclab::model::Precision;
-use dclab::model::fused::{matmul, rms_norm, rope_attention, rope_attention_composed, swiglu};
+use dclab::model::fused::{
+    Kernel, calls, matmul, rms_norm, rope_attention, rope_attention_composed, swiglu,
+};
+
+/// `f()`, asserting that it ran `kernel`'s fused path: a silent fallback to the composed ops
+/// would otherwise compare the composition with itself.
+fn ran<T>(kernel: Kernel, f: impl FnOnce() -> T) -> T {
+    let before = calls(kernel);
+    let out = f();
+    assert!(calls(kernel) > before, "{kernel:?}: the fused kernel did not run");
+    out
+}
 
 fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>()
@@ -59,7 +70,9 @@ fn fused_attention_equals_the_composed_one() {
         for rope_rows in [1, b] {
             let rope = tables(rope_rows, s, dh / 2, &device);
             for causal in [true, false] {
-                let fused = attention_with_grads(rope_attention, &qkv, &w, &rope, causal);
+                let fused = ran(Kernel::RopeAttention, || {
+                    attention_with_grads(rope_attention, &qkv, &w, &rope, causal)
+                });
                 let composed = attention_with_grads(composed, &qkv, &w, &rope, causal);
                 for (what, (f, c)) in ["output", "dqkv"].iter().zip(fused.into_iter().zip(composed))
                 {
@@ -82,7 +95,9 @@ fn causal_fused_attention_ignores_the_future() {
     let (b, s, h, dh) = (2, 9, 2, 8);
     let qkv = random([b, s, 3, h, dh], &device);
     let rope = tables(1, s, dh / 2, &device);
-    let out = rope_attention(qkv.clone(), rope.0.clone(), rope.1.clone(), true);
+    let out = ran(Kernel::RopeAttention, || {
+        rope_attention(qkv.clone(), rope.0.clone(), rope.1.clone(), true)
+    });
     // New keys and values (parts 1 and 2) at the last position.
     let moved =
         qkv.slice_assign([0..b, s - 1..s, 1..3, 0..h, 0..dh], random([b, 1, 2, h, dh], &device));
@@ -111,8 +126,9 @@ fn fused_swiglu_equals_the_composed_one() {
             [out.inner().reshape([b * s, f]), gu.grad(&grads).unwrap().reshape([b * s, 2 * f])]
         };
         let shape = [b, s, f];
-        for (what, (f, c)) in
-            ["output", "dgate_up"].iter().zip(run(swiglu).into_iter().zip(run(swiglu_composed)))
+        for (what, (f, c)) in ["output", "dgate_up"]
+            .iter()
+            .zip(ran(Kernel::Swiglu, || run(swiglu)).into_iter().zip(run(swiglu_composed)))
         {
             let scale = c.clone().abs().max().into_scalar::<f32>();
             let diff = max_abs_diff(f, c);
@@ -142,7 +158,7 @@ fn fused_rms_norm_equals_burns() {
                 norm.gamma.val().grad(&grads).unwrap().reshape([1, d]),
             ]
         };
-        let (f, c) = (run(true), run(false));
+        let (f, c) = (ran(Kernel::RmsNorm, || run(true)), run(false));
         let [fo, fx, fg] = f;
         let [co, cx, cg] = c;
         for (what, f, c) in [("output", fo, co), ("dx", fx, cx), ("dgamma", fg, cg)] {
@@ -171,8 +187,9 @@ fn fused_matmul_equals_burns_on_views() {
             let grads = (out.clone() * w.clone()).sum().backward();
             [out.inner(), a.grad(&grads).unwrap(), b.grad(&grads).unwrap()]
         };
-        for (what, (f, c)) in
-            ["output", "da", "db"].iter().zip(run(true).into_iter().zip(run(false)))
+        for (what, (f, c)) in ["output", "da", "db"]
+            .iter()
+            .zip(ran(Kernel::Matmul, || run(true)).into_iter().zip(run(false)))
         {
             let scale = c.clone().abs().max().into_scalar::<f32>();
             let diff = max_abs_diff(f, c);
@@ -211,7 +228,7 @@ fn fused_adamw_equals_burns_on_scaled_and_strided_gradients() {
                 wide.slice([0..rows, 0..cols]) * 1.0
             };
             let want = grad.clone().square().sum().into_scalar::<f32>() as f64;
-            let got = sum_squares(grad.clone());
+            let got = ran(Kernel::SumSquares, || sum_squares(grad.clone()));
             assert!(
                 (got - want).abs() <= 1e-5 * want,
                 "sum of squares {got} vs {want} (strided {strided})"
@@ -226,8 +243,8 @@ fn fused_adamw_equals_burns_on_scaled_and_strided_gradients() {
                 grad_scale,
                 time,
             };
-            let [p, m, v] =
-                adamw_step(fused_p, grad.clone(), moments, step).expect("flex runs the fused step");
+            let [p, m, v] = ran(Kernel::AdamW, || adamw_step(fused_p, grad.clone(), moments, step))
+                .expect("flex runs the fused step");
             let (p2, s2) = burns.step(lr, burn_p, grad.mul_scalar(grad_scale), state);
             let s = s2.clone().expect("state").momentum;
             for (what, f, b) in [("param", &p, &p2), ("m", &m, &s.moment_1), ("v", &v, &s.moment_2)]

@@ -106,7 +106,7 @@ fn analytic_gradient_matches_finite_differences() {
 fn stage2_kernel_equals_the_general_objective() {
     let p = truth();
     let mut tables = vec![synthetic(&p)];
-    tables.extend(fixture("datablations_c4_runs.csv").map(|f| Runs::read(&f).unwrap()));
+    tables.push(Runs::read(&fixture("datablations_c4_runs.csv")).unwrap());
     let mut checked = 0;
     for runs in &tables {
         checked += kernel_vs_general(&log_runs(runs), &p);
@@ -219,7 +219,7 @@ fn joint_mode_and_alpha_eq_beta_and_fixed() {
 
 #[test]
 fn sdc_grid_stage2_refit_on_published_runs() {
-    let Some(path) = fixture("datablations_c4_runs.csv") else { return };
+    let path = fixture("datablations_c4_runs.csv");
     let runs = Runs::read(&path).unwrap();
     let sdc = FitOptions {
         stage1: Stage1::Given(LawParams::SDC_C4),
@@ -251,19 +251,18 @@ fn sdc_grid_stage2_refit_on_published_runs() {
 }
 
 /// Epoch AI's digitised Chinchilla runs minus the 5 highest losses (REFERENCE section 7).
-fn chinchilla_240() -> Option<Runs> {
-    let path = fixture("chinchilla_epoch_runs.csv")?;
+fn chinchilla_240() -> Runs {
+    let path = fixture("chinchilla_epoch_runs.csv");
     let all = Runs::read(&path).unwrap();
     let mut idx: Vec<usize> = (0..all.len()).collect();
     idx.sort_by(|&i, &j| all.val_loss[i].total_cmp(&all.val_loss[j]));
     idx.truncate(all.len() - 5);
-    let runs = all.select(&idx);
-    Some(runs)
+    all.select(&idx)
 }
 
 #[test]
 fn epoch_ai_chinchilla_refit() {
-    let Some(runs) = chinchilla_240() else { return };
+    let runs = chinchilla_240();
     assert_eq!(runs.len(), 240);
     let (p, rep) = fit_chinchilla(&runs, &FitOptions::default()).unwrap();
     assert!(rel(p.big_e(), 1.8172) < 2e-3, "E {}", p.big_e());
@@ -276,7 +275,7 @@ fn epoch_ai_chinchilla_refit() {
 
 #[test]
 fn mean_of_huber_pitfall_is_handled() {
-    let Some(runs) = chinchilla_240() else { return };
+    let runs = chinchilla_240();
     let sum = FitOptions::default();
     let (ps, _) = fit_chinchilla(&runs, &sum).unwrap();
     // Asking for the mean tightens the stopping tolerances by 1/n ...

@@ -110,7 +110,7 @@ fn spec_forms() {
 
 #[test]
 fn published_fit_on_sdc_runs() {
-    let Some(path) = fixture("datablations_c4_runs.csv") else { return };
+    let path = fixture("datablations_c4_runs.csv");
     let runs = Runs::read(&path).unwrap();
     assert_eq!(runs.len(), 182);
     let g = evaluate(&runs, &LawParams::SDC_C4, 1e-3);

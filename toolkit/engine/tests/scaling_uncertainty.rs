@@ -85,7 +85,7 @@ fn bootstrap_intervals_cover_the_truth_on_synthetic_runs() {
 
 #[test]
 fn fit_json_on_published_runs() {
-    let Some(path) = fixture("datablations_c4_runs.csv") else { return };
+    let path = fixture("datablations_c4_runs.csv");
     let runs = Runs::read(&path).unwrap();
     let opts = ReportOptions {
         fit: FitOptions {

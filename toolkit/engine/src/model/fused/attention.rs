@@ -10,6 +10,7 @@
 use super::matmul::{Operand, matmul_into, matmul_to};
 use super::vector::{dot, exp, max, multiversion, sum};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Sizes of one attention call.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -92,12 +93,21 @@ impl Scratch {
 /// A raw output pointer shared by the parallel heads, each writing only its own rows.
 #[derive(Clone, Copy)]
 struct Out(*mut f32);
+// SAFETY: an `Out` points into one output buffer that outlives the parallel loop using it, and
+// the heads write disjoint element ranges through it (each call of `at` names its own head's
+// rows) and never read them, so sending or sharing it between threads races on nothing.
 unsafe impl Send for Out {}
+// SAFETY: as for `Send`.
 unsafe impl Sync for Out {}
 
 impl Out {
-    /// Where element `at` goes; callers write disjoint ranges.
+    /// Where element `at` goes.
+    ///
+    /// # Safety
+    /// `at` (and every element written from there) must lie within the buffer's capacity, and
+    /// no two threads may write the same elements.
     unsafe fn at(self, at: usize) -> *mut f32 {
+        // SAFETY: within the allocation, by the caller's contract.
         unsafe { self.0.add(at) }
     }
 }
@@ -134,13 +144,17 @@ multiversion! {
             let g = &src[i * dh..][..dh];
             let at = d.rope_row(b, i);
             let (c, s) = (&cos[at..at + half], &sin[at..at + half]);
-            // SAFETY: row (b, i) of head hh lies inside the output, and only this head writes it.
-            let out = unsafe { std::slice::from_raw_parts_mut(dst.at(rows.at(d, b, i, hh)), dh) };
+            // SAFETY: row (b, i) of head hh lies inside the output's capacity, and only this
+            // head writes it. The row is not initialised yet, so it is viewed as MaybeUninit
+            // (a `&mut [f32]` over it would assert initialised floats) and only written.
+            let out: &mut [MaybeUninit<f32>] = unsafe {
+                std::slice::from_raw_parts_mut(dst.at(rows.at(d, b, i, hh)).cast(), dh)
+            };
             let ((t1, t2), (g1, g2)) = (out.split_at_mut(half), g.split_at(half));
             let (t2, g1, g2) = (&mut t2[..half], &g1[..half], &g2[..half]);
             for j in 0..half {
-                t1[j] = (g1[j] * c[j] + g2[j] * s[j]) * scale;
-                t2[j] = (g2[j] * c[j] - g1[j] * s[j]) * scale;
+                t1[j] = MaybeUninit::new((g1[j] * c[j] + g2[j] * s[j]) * scale);
+                t2[j] = MaybeUninit::new((g2[j] * c[j] - g1[j] * s[j]) * scale);
             }
         }
     }

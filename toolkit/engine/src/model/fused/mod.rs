@@ -24,6 +24,38 @@ use burn::tensor::activation::silu;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
+/// A fused kernel, named for [`calls`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// [`rope_attention`].
+    RopeAttention,
+    /// [`swiglu`].
+    Swiglu,
+    /// [`matmul`].
+    Matmul,
+    /// [`rms_norm`].
+    RmsNorm,
+    /// [`adamw_step`].
+    AdamW,
+    /// [`sum_squares`].
+    SumSquares,
+}
+
+thread_local! {
+    static CALLS: [std::cell::Cell<u64>; 6] = Default::default();
+}
+
+/// How many times `kernel`'s fused forward ran on this thread, so a test can assert that it
+/// exercised the fused path and not a silent fallback to burn's composed ops.
+pub fn calls(kernel: Kernel) -> u64 {
+    CALLS.with(|c| c[kernel as usize].get())
+}
+
+#[cfg(feature = "flex")]
+fn count(kernel: Kernel) {
+    CALLS.with(|c| c[kernel as usize].set(c[kernel as usize].get() + 1));
+}
+
 /// Self-attention of h [B,S,d] with the q, k, v projections `w`, before the output projection:
 /// [B,S,d]. On the CPU in f32 one product makes q, k and v side by side for the fused kernel;
 /// otherwise three products and burn's ops, as the model did before the kernels.
@@ -383,12 +415,14 @@ mod extension {
         cos: &FlexTensor,
         sin: &FlexTensor,
     ) -> (FlexTensor, FlexTensor) {
+        super::count(super::Kernel::RopeAttention);
         let (o, lse) = attention::forward(d, f32s(qkv), f32s(cos), f32s(sin));
         (tensor(o, &[d.b, d.s, d.h, d.dh]), tensor(lse, &[d.b, d.h, d.s]))
     }
 
     /// silu(gate) * up on a contiguous [.., 2F] tensor, shaped `shape` ([.., F]).
     fn swiglu_forward(gu: &FlexTensor, shape: &[usize]) -> FlexTensor {
+        super::count(super::Kernel::Swiglu);
         tensor(swiglu::forward(f32s(gu), shape[shape.len() - 1]), shape)
     }
 
@@ -398,6 +432,7 @@ mod extension {
         gamma: &FlexTensor,
         epsilon: f32,
     ) -> (FlexTensor, FlexTensor) {
+        super::count(super::Kernel::RmsNorm);
         let (y, rstd) = rms_norm::forward(f32s(x), f32s(gamma), epsilon);
         let rows = rstd.len();
         (tensor(y, x.layout().shape()), tensor(rstd, &[rows]))
@@ -421,6 +456,7 @@ mod extension {
         }
 
         fn matmul(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
+            super::count(super::Kernel::Matmul);
             product(&lhs, false, &rhs, false)
         }
 
@@ -439,6 +475,7 @@ mod extension {
             let cols = p.layout().shape().last().copied().unwrap_or(1);
             let g = row_readable(grad, cols);
             let rows = rows_of(&g, cols).expect("row_readable");
+            super::count(super::Kernel::AdamW);
             let out = adamw::step(f32s(&p), rows, f32s(&m), f32s(&v), &step);
             let n = out.len();
             tensor(out, &[n])
@@ -449,6 +486,7 @@ mod extension {
                 (x.layout().num_elements(), x.layout().shape().last().copied().unwrap_or(1));
             let x = row_readable(x, cols);
             let rows = rows_of(&x, cols).expect("row_readable");
+            super::count(super::Kernel::SumSquares);
             tensor(vec![adamw::sum_squares(rows, n) as f32], &[1])
         }
     }
@@ -607,6 +645,7 @@ mod extension {
         fn matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
             let nodes = [lhs.node(), rhs.node()];
             let (a, b) = (lhs.into_primitive(), rhs.into_primitive());
+            super::count(super::Kernel::Matmul);
             let out = product(&a, false, &b, false);
             match MatmulBackward.prepare::<C>(nodes).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => prep.finish([a, b], out),

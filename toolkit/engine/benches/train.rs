@@ -8,7 +8,6 @@
 
 use dclab::data::{TokenizerSpec, prepare};
 use dclab::model::{ModelConfig, preset, select_device};
-use dclab::objective::parse_objective;
 use dclab::train::{Event, TrainConfig, train};
 use std::path::PathBuf;
 use std::process::Command;
@@ -40,13 +39,14 @@ fn main() {
             let warmup = 2;
             let samples = (warmup + steps) * batch;
             let epochs = samples as f64 / data.train.n_samples() as f64;
-            let cfg = TrainConfig::new(model, objective.into())
+            let cfg = TrainConfig::for_objective(model, objective)
+                .unwrap()
                 .with_batch_size(batch)
                 .with_epochs(epochs)
                 .with_eval_every(1_000_000)
                 .with_eval_sequences(1)
                 .with_eval_draws(1);
-            let obj = parse_objective(objective, seq_len, 0, 1).unwrap();
+            let obj = cfg.build_objective().unwrap();
             let ours = || {
                 let mut t0 = None;
                 let mut elapsed = 0.0;

@@ -8,7 +8,6 @@ use dclab::data::text::split_documents;
 use dclab::data::tokenizer::bytes_per_token;
 use dclab::data::{Packed, Prepared, Tokenizer, TokenizerSpec, Tokens, prepare, streams, tokens};
 use dclab::model::{ModelConfig, select_device};
-use dclab::objective::parse_objective;
 use dclab::train::{TrainConfig, train};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -98,7 +97,8 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn losses(data: &Prepared, objective: &str) -> Vec<(f64, f64)> {
     let model = ModelConfig::new(data.tokenizer.vocab_size(), 32, 2, 1, data.train.seq_len);
-    let cfg = TrainConfig::new(model, objective.into())
+    let cfg = TrainConfig::for_objective(model, objective)
+        .unwrap()
         .with_batch_size(8)
         .with_epochs(2.0)
         .with_eval_every(2)
@@ -106,8 +106,7 @@ fn losses(data: &Prepared, objective: &str) -> Vec<(f64, f64)> {
         .with_eval_draws(4)
         .with_precise_eval_sequences(8)
         .with_precise_eval_draws(4);
-    let obj =
-        parse_objective(&cfg.objective, data.train.seq_len, cfg.seed, cfg.eval_draws).unwrap();
+    let obj = cfg.build_objective().unwrap();
     let r =
         train(&cfg, obj.as_ref(), data, &select_device("cpu").unwrap(), None, &mut |_| {}).unwrap();
     let mut out: Vec<(f64, f64)> = r.metrics.iter().map(|m| (m.train_loss, m.val_loss)).collect();

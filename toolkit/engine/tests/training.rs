@@ -2,7 +2,6 @@
 
 use dclab::data::{Prepared, TokenizerSpec, prepare};
 use dclab::model::{ModelConfig, Precision, select_device};
-use dclab::objective::parse_objective;
 use dclab::train::schedule::lr_at;
 use dclab::train::{Event, TrainConfig, train};
 use std::path::Path;
@@ -28,7 +27,8 @@ fn data(samples: usize, seq_len: usize) -> Prepared {
 
 fn config(objective: &str, data: &Prepared, epochs: f64, batch: usize) -> TrainConfig {
     let model = ModelConfig::new(data.tokenizer.vocab_size(), 64, 4, 2, data.train.seq_len);
-    TrainConfig::new(model, objective.into())
+    TrainConfig::for_objective(model, objective)
+        .unwrap()
         .with_batch_size(batch)
         .with_epochs(epochs)
         .with_lr(3e-3)
@@ -40,8 +40,7 @@ fn config(objective: &str, data: &Prepared, epochs: f64, batch: usize) -> TrainC
 }
 
 fn run(cfg: &TrainConfig, data: &Prepared, out: Option<&Path>) -> dclab::train::RunResult {
-    let objective =
-        parse_objective(&cfg.objective, data.train.seq_len, cfg.seed, cfg.eval_draws).unwrap();
+    let objective = cfg.build_objective().unwrap();
     let device = select_device("cpu").unwrap();
     train(cfg, objective.as_ref(), data, &device, out, &mut |_| {}).unwrap()
 }
@@ -78,7 +77,7 @@ fn a_nan_loss_stops_with_an_error_naming_the_step() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let d = data(16, 32);
     let cfg = config("ar", &d, 20.0, 8).with_lr(1e30).with_grad_clip(1e30);
-    let objective = parse_objective("ar", 32, 0, 4).unwrap();
+    let objective = cfg.build_objective().unwrap();
     let err =
         train(&cfg, objective.as_ref(), &d, &select_device("cpu").unwrap(), None, &mut |_| {})
             .unwrap_err()
@@ -110,7 +109,7 @@ fn same_seed_same_curve_and_resume_equals_an_uninterrupted_run() {
         }
 
         let dir = tempfile::tempdir().unwrap();
-        let objective_box = parse_objective(objective, 32, cfg.seed, cfg.eval_draws).unwrap();
+        let objective_box = cfg.build_objective().unwrap();
         let device = select_device("cpu").unwrap();
         let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             train(&cfg, objective_box.as_ref(), &d, &device, Some(dir.path()), &mut |e| {
@@ -175,7 +174,7 @@ fn bf16_mixed_precision_trains_as_f32_does_within_its_rounding() {
         let losses = |precision: Precision| {
             let mut cfg = config(objective, &data, 1.0, 8).with_eval_every(6).with_seed(5);
             cfg.model.precision = Some(precision);
-            let obj = parse_objective(objective, 32, cfg.seed, cfg.eval_draws).unwrap();
+            let obj = cfg.build_objective().unwrap();
             let mut steps = vec![];
             let run =
                 train(&cfg, obj.as_ref(), &data, &select_device("cpu").unwrap(), None, &mut |e| {
@@ -204,4 +203,36 @@ fn bf16_mixed_precision_trains_as_f32_does_within_its_rounding() {
             "{objective} did not learn in bf16: {bf16_steps:?}"
         );
     }
+}
+
+#[test]
+fn an_objective_or_data_that_disagrees_with_the_settings_is_a_clear_error() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let d = data(16, 32);
+    let device = select_device("cpu").unwrap();
+    let err = |cfg: &TrainConfig, objective: &dyn dclab::objective::Objective| {
+        train(cfg, objective, &d, &device, None, &mut |_| {}).unwrap_err().to_string()
+    };
+    // Orderings built for another context length: refused, not truncated.
+    let cfg = config("ar-orderings:2", &d, 1.0, 4);
+    let short = dclab::objective::parse_objective("ar-orderings:2", 16, 0, 4).unwrap();
+    let e = err(&cfg, short.as_ref());
+    assert!(e.contains("seq_len 16") && e.contains("32"), "{e}");
+    // Diffusion on a causal model: refused, not switched silently.
+    let ar = config("ar", &d, 1.0, 4);
+    let diffusion = config("diffusion", &d, 1.0, 4);
+    assert!(!diffusion.model.causal && ar.model.causal);
+    let e = err(&ar, diffusion.build_objective().unwrap().as_ref());
+    assert!(e.contains("bidirectional attention but the model's is causal"), "{e}");
+    // Draws that differ from the settings' eval_draws.
+    let e =
+        err(&diffusion.clone().with_eval_draws(8), diffusion.build_objective().unwrap().as_ref());
+    assert!(e.contains("4 draws") && e.contains("eval_draws = 8"), "{e}");
+    // A vocabulary that is not the tokenizer's.
+    let mut wrong = ar.clone();
+    wrong.model.vocab_size += 1;
+    let e = err(&wrong, ar.build_objective().unwrap().as_ref());
+    assert!(e.contains("vocab_size") && e.contains("tokenizer"), "{e}");
+    // The settings' own objective trains.
+    train(&ar, ar.build_objective().unwrap().as_ref(), &d, &device, None, &mut |_| {}).unwrap();
 }

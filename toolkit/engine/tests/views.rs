@@ -3,7 +3,6 @@
 
 use dclab::data::{TokenizerSpec, corpus_stats, prepare};
 use dclab::model::{ModelConfig, select_device};
-use dclab::objective::parse_objective;
 use dclab::scaling::crit::{CritOptions, critical_compute};
 use dclab::scaling::law::LawParams;
 use dclab::train::{TrainConfig, train};
@@ -28,12 +27,13 @@ fn html(blobs: &[Blob]) -> &str {
 fn a_training_run_shows_its_curve_and_summary() {
     let data = prepare("sample", TokenizerSpec::Char, Some(40 * 17), 16, &cache()).unwrap();
     let model = ModelConfig::new(data.tokenizer.vocab_size(), 16, 2, 1, 16);
-    let cfg = TrainConfig::new(model, "ar".into())
+    let cfg = TrainConfig::for_objective(model, "ar")
+        .unwrap()
         .with_batch_size(8)
         .with_epochs(2.0)
         .with_eval_every(2)
         .with_eval_sequences(4);
-    let objective = parse_objective("ar", 16, 0, 2).unwrap();
+    let objective = cfg.build_objective().unwrap();
     let mut lines = 0;
     let r =
         train(&cfg, objective.as_ref(), &data, &select_device("cpu").unwrap(), None, &mut |e| {

@@ -6,7 +6,6 @@
 
 use dclab::data::{Prepared, TokenizerSpec, prepare};
 use dclab::model::{DeviceChoice, ModelConfig, select_device};
-use dclab::objective::parse_objective;
 use dclab::train::{Event, TrainConfig, train};
 use std::sync::Mutex;
 
@@ -48,7 +47,8 @@ fn losses(
 ) -> (Vec<f64>, Vec<f64>) {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let model = ModelConfig::new(data.tokenizer.vocab_size(), 64, 4, 2, 32);
-    let cfg = TrainConfig::new(model, objective.into())
+    let cfg = TrainConfig::for_objective(model, objective)
+        .unwrap()
         .with_batch_size(8)
         .with_epochs(1.0)
         .with_lr(3e-3)
@@ -58,7 +58,7 @@ fn losses(
         .with_precise_eval_sequences(8)
         .with_precise_eval_draws(4)
         .with_seed(seed);
-    let obj = parse_objective(objective, 32, cfg.seed, cfg.eval_draws).unwrap();
+    let obj = cfg.build_objective().unwrap();
     let mut steps = vec![];
     let run = train(&cfg, obj.as_ref(), data, device, None, &mut |e| {
         if let Event::Step { loss, .. } = e {

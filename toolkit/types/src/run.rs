@@ -53,18 +53,19 @@ pub struct Summary {
     pub steps: usize,
     /// Training tokens processed D.
     pub tokens_seen: usize,
-    /// Training compute 6*N*D.
+    /// Training compute C = 6·N·D FLOPs (`dclab::flops::training_flops`).
     pub flops: f64,
     /// Training compute with attention's FLOPs added: 6·N·D + 12·L·d·S·D (PaLM's convention,
     /// `dclab::flops`; runs before 2026-12-02 added Kaplan's 6·L·S·d·D instead).
     pub flops_with_attention: f64,
     /// Lowest validation loss of the curve (nats/token; an upper bound for diffusion).
     pub best_val_loss: f64,
-    /// The step where it was reached.
+    /// The step of the best checkpoint.
     pub best_val_step: usize,
-    /// Validation loss at the end.
+    /// The curve's last validation loss (nats/token, on `eval_sequences` sequences; an upper
+    /// bound for diffusion).
     pub final_val_loss: f64,
-    /// Its standard error.
+    /// Its standard error over those sequences and draws.
     pub final_val_loss_stderr: f64,
     /// The best checkpoint's loss re-evaluated at the end on the whole validation split with
     /// `precise_eval_draws` draws (the estimate the study compares); None in runs made before it.
@@ -76,30 +77,32 @@ pub struct Summary {
     /// The last model's loss on the same split and draws (equal to the best's when best is last).
     #[serde(default)]
     pub final_val_loss_precise: Option<f64>,
-    /// Its standard error.
+    /// Its standard error (as the best's).
     #[serde(default)]
     pub final_val_loss_precise_stderr: Option<f64>,
-    /// Validation sequences of the precise evaluation.
+    /// Validation sequences of the precise evaluation (the whole split unless a spec cut it).
     #[serde(default)]
     pub precise_eval_sequences: Option<usize>,
     /// Diffusion draws of t per sequence in the precise evaluation.
     #[serde(default)]
     pub precise_eval_draws: Option<usize>,
-    /// The best validation loss in bits per byte of text.
+    /// The curve's best validation loss in bits per byte of text (nats/token / ln 2 / bytes
+    /// per token).
     pub best_val_bits_per_byte: f64,
-    /// Loss of the best checkpoint on the held-out text.
+    /// The best checkpoint's loss on the held-out domain (nats/token; an upper bound for
+    /// diffusion).
     pub heldout_loss: f64,
     /// The same in bits per byte.
     pub heldout_bits_per_byte: f64,
-    /// Training throughput.
+    /// Training tokens per second over the timed steps (evaluation excluded).
     pub tokens_per_second: f64,
-    /// Wall time of the run.
+    /// Wall seconds of the whole run, evaluations and checkpoints included.
     pub wall_seconds: f64,
-    /// True when early stopping ended the run.
+    /// True when early stopping ended the run before its epochs.
     pub stopped_early: bool,
-    /// Dropout probability.
+    /// Dropout probability on embeddings and residual branches (0 = off).
     pub dropout: f64,
-    /// AdamW weight decay.
+    /// AdamW's decoupled weight decay.
     pub weight_decay: f64,
     /// The device it trained on, in words.
     pub device: String,
@@ -110,7 +113,7 @@ pub struct Summary {
     pub precision: String,
     /// Seed of initialisation, shuffles and masks.
     pub seed: u64,
-    /// The whole training configuration.
+    /// The whole `TrainConfig`, as `config.json` holds it.
     pub config: serde_json::Value,
 }
 

@@ -5,7 +5,6 @@
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use dclab::model::{ModelConfig, Precision, preset, select_device};
-use dclab::objective::parse_objective;
 use dclab::train::{TrainConfig, throughput};
 
 /// Benchmarks of the training step.
@@ -53,13 +52,14 @@ pub fn run(c: BenchCommand) -> Result<()> {
     for model in a.models.split(',') {
         let (d, heads, layers) = preset(&model.replace(':', ","))?;
         for objective in a.objectives.split(',') {
-            let obj = parse_objective(objective, a.seq_len, 0, 1)?;
-            let cfg = TrainConfig::new(
+            let cfg = TrainConfig::for_objective(
                 ModelConfig::new(a.vocab, d, heads, layers, a.seq_len)
                     .with_precision(Some(a.precision)),
-                objective.into(),
-            )
-            .with_batch_size(a.batch_size);
+                objective,
+            )?
+            .with_batch_size(a.batch_size)
+            .with_eval_draws(1);
+            let obj = cfg.build_objective()?;
             eprintln!("bench: {model} {objective} on {} ...", device.name);
             let t = throughput(&cfg, obj.as_ref(), &device, a.warmup, a.steps, a.loss_every)?;
             let mut v = serde_json::to_value(&t)?;

@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use dclab::data::{TokenizerSpec, cache_dir, prepare};
 use dclab::model::{ModelConfig, Precision, preset, select_device};
-use dclab::objective::parse_objective;
+use dclab::train::config::defaults;
 use dclab::train::generate::{SampleConfig, UnmaskOrder, sample_run};
 use dclab::train::{Event, TrainConfig, train};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -34,35 +34,36 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1.0)]
     epochs: f64,
     /// Context length.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = defaults::SEQ_LEN)]
     seq_len: usize,
     /// Sequences per step.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = defaults::BATCH_SIZE)]
     batch_size: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(long, default_value_t = defaults::LR)]
     lr: f64,
     /// Dropout on the embeddings and on the attention and MLP outputs before each residual add
     /// (DBA's Megatron default 0.1, both families).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = defaults::DROPOUT)]
     dropout: f64,
-    #[arg(long, default_value_t = 0.1)]
+    /// AdamW's decoupled weight decay.
+    #[arg(long, default_value_t = defaults::WEIGHT_DECAY)]
     weight_decay: f64,
     /// Evaluate every this many steps (and at the end).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = defaults::EVAL_EVERY)]
     eval_every: usize,
     /// Validation sequences per evaluation (0 = the whole validation set).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = defaults::EVAL_SEQUENCES)]
     eval_sequences: usize,
     /// Diffusion draws of t per validation sequence.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = defaults::EVAL_DRAWS)]
     eval_draws: usize,
     /// Validation sequences of the precise evaluation at the end (best and last model, fresh
     /// draws; 0 = the whole validation split).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults::PRECISE_EVAL_SEQUENCES)]
     precise_eval_sequences: usize,
     /// Diffusion draws per sequence in that evaluation.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = defaults::PRECISE_EVAL_DRAWS)]
     precise_eval_draws: usize,
     /// Stop after this many evaluations without improvement.
     #[arg(long)]
@@ -74,7 +75,8 @@ pub struct TrainArgs {
     /// f32 master weights and optimizer state; for GPUs, slower than f32 on the CPU).
     #[arg(long, default_value = "f32")]
     precision: Precision,
-    #[arg(long, default_value_t = 0)]
+    /// Seed of initialisation, data order and objective noise.
+    #[arg(long, default_value_t = defaults::SEED)]
     seed: u64,
     /// Output folder (metrics.csv, summary.json, checkpoints/); an interrupted run resumes.
     #[arg(long)]
@@ -89,11 +91,10 @@ pub fn run_train(a: TrainArgs, out: Out) -> Result<()> {
     let device = select_device(&a.device)?;
     let budget = (a.unique_tokens > 0).then_some(a.unique_tokens);
     let data = prepare(&a.corpus, a.tokenizer, budget, a.seq_len, &cache)?;
-    let objective = parse_objective(&a.objective, a.seq_len, a.seed, a.eval_draws)?;
     let model = ModelConfig::new(data.tokenizer.vocab_size(), d, heads, layers, a.seq_len)
         .with_dropout(a.dropout)
         .with_precision(Some(a.precision));
-    let cfg = TrainConfig::new(model, a.objective.clone())
+    let cfg = TrainConfig::for_objective(model, &a.objective)?
         .with_model_name(a.model.clone())
         .with_batch_size(a.batch_size)
         .with_epochs(a.epochs)
@@ -106,6 +107,7 @@ pub fn run_train(a: TrainArgs, out: Out) -> Result<()> {
         .with_precise_eval_draws(a.precise_eval_draws)
         .with_early_stopping(a.early_stopping)
         .with_seed(a.seed);
+    let objective = cfg.build_objective()?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let p = cfg.model.params();
     eprintln!(
@@ -198,6 +200,7 @@ pub struct SampleArgs {
     /// Diffusion unmasking orders (comma-separated): confidence, random.
     #[arg(long, value_delimiter = ',', default_values_t = vec!["confidence".to_string()])]
     order: Vec<String>,
+    /// Seed of the sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }

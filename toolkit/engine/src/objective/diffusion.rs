@@ -15,9 +15,13 @@ pub struct MaskedDiffusion {
     pub eval_draws: usize,
 }
 
+/// DBA's draws of t per validation sequence (stratified): the default of both the curve's and
+/// the precise evaluation's draws.
+pub const DBA_EVAL_DRAWS: usize = 32;
+
 impl Default for MaskedDiffusion {
     fn default() -> Self {
-        Self { eps: 1e-3, eval_draws: 32 }
+        Self { eps: 1e-3, eval_draws: DBA_EVAL_DRAWS }
     }
 }
 
@@ -135,6 +139,10 @@ impl Objective for MaskedDiffusion {
             }
         }
         out
+    }
+
+    fn eval_draws(&self) -> Option<usize> {
+        Some(self.eval_draws)
     }
 
     fn with_eval_draws(&self, draws: usize) -> Option<Box<dyn Objective>> {

@@ -91,6 +91,16 @@ pub trait Objective: Send + Sync {
             ar_nll(model, samples, None, device).mean_dim(1).into_data().iter::<f32>().collect();
         nll.into_iter().map(|l| SequenceLoss { loss: l as f64, mc_variance: 0.0 }).collect()
     }
+    /// The sequence length the objective was built for, where it depends on one (the
+    /// orderings' permutations); None (the default) when it takes any.
+    fn seq_len(&self) -> Option<usize> {
+        None
+    }
+    /// Draws per validation sequence where the estimate is a Monte Carlo one (diffusion's
+    /// bound); None (the default) when the evaluation has none.
+    fn eval_draws(&self) -> Option<usize> {
+        None
+    }
     /// The same objective with `draws` validation draws per sequence, for the precise final
     /// evaluation; None (the default) when its evaluation has no draws to set.
     fn with_eval_draws(&self, _draws: usize) -> Option<Box<dyn Objective>> {

@@ -84,6 +84,10 @@ impl Objective for ArOrderings {
     fn causal(&self) -> bool {
         true
     }
+
+    fn seq_len(&self) -> Option<usize> {
+        self.orders.first().map(|o| o.len())
+    }
     fn loss(
         &self,
         model: &dyn LogitModel,

@@ -10,7 +10,6 @@ use super::table::{self, RunRow};
 use crate::data::{Prepared, prepare};
 use crate::fsio::write_atomic;
 use crate::model::{ModelConfig, preset, select_device};
-use crate::objective::parse_objective;
 use crate::train::{Event, Summary, TrainConfig, train};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -31,11 +30,27 @@ pub struct SweepOptions {
 #[derive(Debug)]
 pub enum SweepEvent<'a> {
     /// A run starts (`index` of `total` in this invocation, 1-based).
-    RunStart { point: &'a SweepPoint, index: usize, total: usize },
+    RunStart {
+        /// The point about to train.
+        point: &'a SweepPoint,
+        /// Its place in this invocation's runs, 1-based.
+        index: usize,
+        /// Runs this invocation trains.
+        total: usize,
+    },
     /// An event of the run in progress.
     Train(Event<'a>),
     /// A run finished and its row is in the table; `eta_seconds` covers the runs left.
-    RunDone { row: &'a RunRow, done: usize, total: usize, eta_seconds: f64 },
+    RunDone {
+        /// The finished run's row.
+        row: &'a RunRow,
+        /// Runs done, skipped ones (finished before) included.
+        done: usize,
+        /// Runs of the plan.
+        total: usize,
+        /// Estimated seconds to finish the runs left (from the FLOPs done so far).
+        eta_seconds: f64,
+    },
 }
 
 impl SweepEvent<'_> {
@@ -176,12 +191,7 @@ pub fn run_sweep(
                 }
                 let prepared = &data.as_ref().expect("just set").1;
                 let cfg = train_config(spec, point, vocab)?;
-                let objective = parse_objective(
-                    &point.family,
-                    spec.seq_len,
-                    point.point_seed,
-                    spec.train.eval_draws,
-                )?;
+                let objective = cfg.build_objective()?;
                 std::fs::create_dir_all(&run_dir)
                     .with_context(|| format!("creating {}", run_dir.display()))?;
                 let mut fwd = |e: Event| on_event(SweepEvent::Train(e));
@@ -239,7 +249,7 @@ pub fn train_config(
     let model = ModelConfig::new(vocab_size, d, h, l, spec.seq_len)
         .with_dropout(point.point_dropout.unwrap_or(t.dropout))
         .with_precision(Some(t.precision));
-    Ok(TrainConfig::new(model, point.family.clone())
+    Ok(TrainConfig::for_objective(model, &point.family)?
         .with_model_name(point.model_spec.clone())
         .with_batch_size(t.batch_size)
         .with_epochs(point.requested_epochs)

@@ -6,6 +6,7 @@
 use crate::data::TokenizerSpec;
 use crate::model::{Precision, preset};
 use crate::objective::parse_objective;
+use crate::train::config::defaults;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -146,20 +147,32 @@ pub struct Regularisation {
     pub weight_decay: Option<Vec<f64>>,
 }
 
-/// Settings every run of a sweep shares.
+/// Settings every run of a sweep shares (each field's default is `dclab train`'s, from
+/// [`defaults`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainSettings {
+    /// Sequences per optimizer step.
     pub batch_size: usize,
+    /// Peak learning rate.
     pub lr: f64,
+    /// Share of steps in linear warmup.
     pub warmup_fraction: f64,
+    /// Final learning rate as a fraction of the peak.
     pub final_lr_fraction: f64,
+    /// AdamW weight decay (a point's `weight_decay` list overrides it).
     pub weight_decay: f64,
+    /// Dropout (a point's `dropout` list overrides it).
     pub dropout: f64,
+    /// Global gradient-norm clip.
     pub grad_clip: f64,
+    /// Steps between evaluations.
     pub eval_every: usize,
+    /// Validation sequences per evaluation of the curve (0 = the whole split).
     pub eval_sequences: usize,
+    /// Diffusion draws of t per validation sequence on the curve.
     pub eval_draws: usize,
+    /// Stop a run after this many evaluations without improvement (None = never).
     pub early_stopping: Option<usize>,
     /// Validation sequences of each run's precise final evaluation (0 = the whole split).
     pub precise_eval_sequences: usize,
@@ -173,19 +186,19 @@ pub struct TrainSettings {
 impl Default for TrainSettings {
     fn default() -> Self {
         TrainSettings {
-            batch_size: 32,
-            lr: 2e-3,
-            warmup_fraction: 0.01,
-            final_lr_fraction: 0.1,
-            weight_decay: 0.1,
-            dropout: 0.1,
-            grad_clip: 1.0,
-            eval_every: 100,
-            eval_sequences: 32,
-            eval_draws: 32,
+            batch_size: defaults::BATCH_SIZE,
+            lr: defaults::LR,
+            warmup_fraction: defaults::WARMUP_FRACTION,
+            final_lr_fraction: defaults::FINAL_LR_FRACTION,
+            weight_decay: defaults::WEIGHT_DECAY,
+            dropout: defaults::DROPOUT,
+            grad_clip: defaults::GRAD_CLIP,
+            eval_every: defaults::EVAL_EVERY,
+            eval_sequences: defaults::EVAL_SEQUENCES,
+            eval_draws: defaults::EVAL_DRAWS,
             early_stopping: None,
-            precise_eval_sequences: 0,
-            precise_eval_draws: 32,
+            precise_eval_sequences: defaults::PRECISE_EVAL_SEQUENCES,
+            precise_eval_draws: defaults::PRECISE_EVAL_DRAWS,
             precision: Precision::F32,
         }
     }
@@ -215,7 +228,7 @@ fn default_tokenizer() -> String {
     "char".into()
 }
 fn default_seq_len() -> usize {
-    128
+    defaults::SEQ_LEN
 }
 fn default_seeds() -> Vec<u64> {
     vec![0]

@@ -22,9 +22,23 @@ use std::time::Instant;
 #[derive(Clone, Debug)]
 pub enum Event<'a> {
     /// An optimizer step finished.
-    Step { step: usize, total: usize, loss: f64, tokens_per_second: f64 },
+    Step {
+        /// Steps done, this one included.
+        step: usize,
+        /// Steps of the whole run.
+        total: usize,
+        /// This step's training loss (nats/token).
+        loss: f64,
+        /// Training tokens per second so far.
+        tokens_per_second: f64,
+    },
     /// An evaluation finished.
-    Eval { row: &'a MetricsRow, total: usize },
+    Eval {
+        /// The curve's new row.
+        row: &'a MetricsRow,
+        /// Steps of the whole run.
+        total: usize,
+    },
 }
 
 /// A finished run: its summary and its curve.
@@ -47,21 +61,13 @@ pub fn train(
     on_event: &mut dyn FnMut(Event),
 ) -> Result<RunResult> {
     super::allocator::keep_freed_memory();
-    let mut cfg = cfg.clone();
-    cfg.model.causal = objective.causal();
-    cfg.model.vocab_size = data.tokenizer.vocab_size();
+    cfg.check(objective, data)?;
     let seq_len = data.train.seq_len;
-    if cfg.model.seq_len != seq_len {
-        bail!("model seq_len {} differs from the data's {seq_len}", cfg.model.seq_len);
-    }
-    if cfg.eval_every == 0 || cfg.batch_size == 0 {
-        bail!("eval_every and batch_size must be positive");
-    }
     let plain = device.device.clone();
     plain.seed(cfg.seed);
     let ad = plain.clone().autodiff();
     let mut model: Lm = cfg.model.init_seeded(cfg.seed, &ad);
-    let mut optim = AdamW::for_run(&cfg);
+    let mut optim = AdamW::for_run(cfg);
     let mut loader =
         EpochLoader::new(data.train.n_samples(), cfg.epochs, cfg.batch_size, cfg.seed)?;
     let total = loader.total_batches();
@@ -250,7 +256,7 @@ pub fn train(
         device: device.name.clone(),
         precision: cfg.model.precision.unwrap_or_default().recorded(device.backend).into(),
         seed: cfg.seed,
-        config: serde_json::to_value(&cfg)?,
+        config: serde_json::to_value(cfg)?,
     };
     if let Some(o) = out {
         write_metrics(&o.join("metrics.csv"), &state.metrics)?;

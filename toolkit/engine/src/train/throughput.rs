@@ -54,8 +54,8 @@ pub fn throughput(
     if steps == 0 || cfg.batch_size == 0 || loss_every == 0 {
         bail!("steps, batch_size and loss_every must be positive");
     }
-    let mut model_cfg = cfg.model.clone();
-    model_cfg.causal = objective.causal();
+    cfg.check_objective(objective)?;
+    let model_cfg = &cfg.model;
     let ad = device.device.clone().autodiff();
     device.device.seed(cfg.seed);
     let mut model: Lm = model_cfg.init_seeded(cfg.seed, &ad);

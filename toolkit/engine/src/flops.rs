@@ -90,11 +90,7 @@ pub fn attention_flops_per_token(n_layers: usize, d_model: usize, seq_len: usize
 /// assert_eq!(dclab::flops::mfu_flops_per_token(p, 64, 2, 100, 32), want as f64);
 /// ```
 pub fn mfu_flops_per_token(
-    params: ParamCount,
-    d_model: usize,
-    n_layers: usize,
-    vocab_size: usize,
-    seq_len: usize,
+    params: ParamCount, d_model: usize, n_layers: usize, vocab_size: usize, seq_len: usize,
 ) -> f64 {
     let matmul = params.non_embedding + d_model * vocab_size;
     6.0 * matmul as f64 + attention_flops_per_token(n_layers, d_model, seq_len)

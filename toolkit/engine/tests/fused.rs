@@ -45,11 +45,8 @@ fn composed(qkv: Tensor<5>, cos: Tensor<3>, sin: Tensor<3>, causal: bool) -> Ten
 
 /// Output and qkv gradient (flattened to [B*S, 3*H*Dh]) of `f` under a random linear read-out.
 fn attention_with_grads(
-    f: fn(Tensor<5>, Tensor<3>, Tensor<3>, bool) -> Tensor<4>,
-    qkv: &Tensor<5>,
-    w: &Tensor<4>,
-    rope: &(Tensor<3>, Tensor<3>),
-    causal: bool,
+    f: fn(Tensor<5>, Tensor<3>, Tensor<3>, bool) -> Tensor<4>, qkv: &Tensor<5>, w: &Tensor<4>,
+    rope: &(Tensor<3>, Tensor<3>), causal: bool,
 ) -> [Tensor<2>; 2] {
     let [b, s, _, h, dh] = qkv.dims();
     let qkv = qkv.clone().require_grad();

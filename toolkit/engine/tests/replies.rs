@@ -33,28 +33,9 @@ fn train_sample_and_bound_reply_with_data_and_views() {
     let run = out.path().join("run");
     let run_s = run.to_str().unwrap();
     let args = [
-        "train",
-        "--objective",
-        "diffusion",
-        "--model",
-        "0.1m",
-        "--unique-tokens",
-        "6000",
-        "--seq-len",
-        "32",
-        "--batch-size",
-        "8",
-        "--eval-every",
-        "10",
-        "--eval-sequences",
-        "4",
-        "--eval-draws",
-        "2",
-        "--precise-eval-sequences",
-        "8",
-        "--precise-eval-draws",
-        "2",
-        "--out",
+        "train", "--objective", "diffusion", "--model", "0.1m", "--unique-tokens", "6000",
+        "--seq-len", "32", "--batch-size", "8", "--eval-every", "10", "--eval-sequences", "4",
+        "--eval-draws", "2", "--precise-eval-sequences", "8", "--precise-eval-draws", "2", "--out",
         run_s,
     ];
     let o = dclab(&args, cache.path());
@@ -80,17 +61,8 @@ fn train_sample_and_bound_reply_with_data_and_views() {
 
     let s: Reply<Vec<Sample>> = reply(&dclab(
         &[
-            "sample",
-            "--run",
-            run_s,
-            "--tokens",
-            "10",
-            "--steps",
-            "4",
-            "--temperature",
-            "0.5,1",
-            "--order",
-            "confidence,random",
+            "sample", "--run", run_s, "--tokens", "10", "--steps", "4", "--temperature", "0.5,1",
+            "--order", "confidence,random",
         ],
         cache.path(),
     ));

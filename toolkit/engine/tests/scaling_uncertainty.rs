@@ -133,24 +133,9 @@ fn fit_json_on_published_runs() {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     for k in [
-        "E",
-        "A",
-        "B",
-        "alpha",
-        "beta",
-        "R_D_star",
-        "R_N_star",
-        "r2",
-        "huber_objective",
-        "n_runs",
-        "starts",
-        "starts_failed",
-        "ci",
-        "profile_R_D_star",
-        "profile_R_N_star",
-        "flatness",
-        "rmse_log",
-        "residuals",
+        "E", "A", "B", "alpha", "beta", "R_D_star", "R_N_star", "r2", "huber_objective", "n_runs",
+        "starts", "starts_failed", "ci", "profile_R_D_star", "profile_R_N_star", "flatness",
+        "rmse_log", "residuals",
     ] {
         assert!(v.get(k).is_some(), "fit.json lacks {k}");
     }

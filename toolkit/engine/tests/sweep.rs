@@ -223,7 +223,11 @@ fn sigkill_then_resume_gives_the_uninterrupted_rows() {
 #[test]
 fn corrupt_or_foreign_tables_are_refused_untouched() {
     let spec = SweepSpec::from_toml(MICRO).unwrap();
-    let opts = SweepOptions { device: "cpu".into(), cache: cache(), shard: None };
+    let opts = SweepOptions {
+        device: dclab::model::select_device("cpu").unwrap(),
+        cache: cache(),
+        shard: None,
+    };
     let foreign =
         dclab::scaling::runs::Runs::new(vec![1e6], vec![1e8], vec![1e7], vec![3.0]).unwrap();
     type Corrupt = Box<dyn Fn(&Path)>;
@@ -375,7 +379,11 @@ fn slurm_shards_merged_equal_the_unsharded_sweep() {
 fn micro_study_writes_every_figure_and_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let spec = SweepSpec::from_toml(MICRO).unwrap();
-    let opts = SweepOptions { device: "cpu".into(), cache: cache(), shard: None };
+    let opts = SweepOptions {
+        device: dclab::model::select_device("cpu").unwrap(),
+        cache: cache(),
+        shard: None,
+    };
     let study = run_study(&spec, dir.path(), &opts, "test", &mut |_| {}).unwrap();
     assert_eq!(study.rows.len(), 20);
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();

@@ -131,23 +131,10 @@ fn same_seed_same_curve_and_resume_equals_an_uninterrupted_run() {
             serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap())
                 .unwrap();
         for key in [
-            "objective",
-            "params_total",
-            "params_non_embedding",
-            "unique_tokens",
-            "tokens_seen",
-            "flops",
-            "best_val_loss",
-            "best_val_step",
-            "final_val_loss",
-            "heldout_loss",
-            "tokens_per_second",
-            "device",
-            "seed",
-            "config",
-            "best_val_loss_precise",
-            "final_val_loss_precise",
-            "dropout",
+            "objective", "params_total", "params_non_embedding", "unique_tokens", "tokens_seen",
+            "flops", "best_val_loss", "best_val_step", "final_val_loss", "heldout_loss",
+            "tokens_per_second", "device", "seed", "config", "best_val_loss_precise",
+            "final_val_loss_precise", "dropout",
         ] {
             assert!(summary.get(key).is_some_and(|v| !v.is_null()), "summary.json lacks {key}");
         }

@@ -40,10 +40,7 @@ fn data() -> Prepared {
 
 /// Per-step training losses and the evaluations' validation losses.
 fn losses(
-    objective: &str,
-    data: &Prepared,
-    device: &DeviceChoice,
-    seed: u64,
+    objective: &str, data: &Prepared, device: &DeviceChoice, seed: u64,
 ) -> (Vec<f64>, Vec<f64>) {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let model = ModelConfig::new(data.tokenizer.vocab_size(), 64, 4, 2, 32);

@@ -19,11 +19,7 @@ fn a_notebook_dep_on_the_bindings_lists_at_most_30_packages() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let o = Command::new(cargo)
         .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--filter-platform",
-            "x86_64-unknown-linux-gnu",
+            "metadata", "--format-version", "1", "--filter-platform", "x86_64-unknown-linux-gnu",
             "--manifest-path",
         ])
         .arg(dir.join("Cargo.toml"))

@@ -2,9 +2,10 @@
 //! line per model and objective on stdout), so a GPU machine without a Rust toolchain can run
 //! the prebuilt binary.
 
+use super::device::DeviceArg;
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use dclab::model::{ModelConfig, Precision, preset, select_device};
+use dclab::model::{ModelConfig, Precision, preset};
 use dclab::train::{TrainConfig, throughput};
 
 /// Benchmarks of the training step.
@@ -23,9 +24,8 @@ pub struct ThroughputArgs {
     /// Objectives, comma-separated.
     #[arg(long, default_value = "ar,diffusion")]
     objectives: String,
-    /// auto, cpu, wgpu or cuda.
-    #[arg(long, env = "BURN_DEVICE", default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArg,
     #[arg(long, default_value_t = 8192)]
     vocab: usize,
     #[arg(long, default_value_t = 512)]
@@ -48,7 +48,7 @@ pub struct ThroughputArgs {
 
 pub fn run(c: BenchCommand) -> Result<()> {
     let BenchCommand::Throughput(a) = c;
-    let device = select_device(&a.device)?;
+    let device = a.device.resolve()?;
     for model in a.models.split(',') {
         let (d, heads, layers) = preset(&model.replace(':', ","))?;
         for objective in a.objectives.split(',') {

@@ -1,12 +1,12 @@
 //! `dclab diffusion masks` and `dclab diffusion bound`: what notebook 02 shows of the
 //! masked diffusion objective, as commands.
 
+use super::device::DeviceArg;
 use super::out::Out;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use dclab::data::shuffle::SplitMix64;
 use dclab::data::{TokenizerSpec, cache_dir, prepare};
-use dclab::model::select_device;
 use dclab::objective::MaskedDiffusion;
 use dclab::train::{Summary, TrainConfig, checkpoint, evaluate};
 use dclab_types::{BoundPoint, MaskDraw};
@@ -51,9 +51,8 @@ pub enum DiffusionCommand {
         batch_size: usize,
         #[arg(long, default_value_t = 11)]
         seed: u64,
-        /// auto, cpu, wgpu or cuda.
-        #[arg(long, env = "BURN_DEVICE", default_value = "cpu")]
-        device: String,
+        #[command(flatten)]
+        device: DeviceArg,
         #[arg(long, env = "DCLAB_CACHE")]
         cache: Option<PathBuf>,
     },
@@ -102,6 +101,7 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
             o.reply(&draws, || dclab::viz::views::masks(&draws))
         }
         DiffusionCommand::Bound { run, draws, sequences, batch_size, seed, device, cache } => {
+            let device = device.resolve()?;
             if let Some(k) = draws.iter().find(|&&k| k < 2) {
                 bail!(
                     "--draws must each be at least 2 (one draw gives no variance estimate), got {k}"
@@ -131,7 +131,6 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
                 summary.seq_len,
                 &cache.unwrap_or_else(cache_dir),
             )?;
-            let device = select_device(&device)?;
             let model = checkpoint::load_model(
                 &run.join("checkpoints").join("best"),
                 &tc.model,
@@ -141,12 +140,7 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
             for &k in &draws {
                 let objective = MaskedDiffusion { eval_draws: k, ..Default::default() };
                 let r = evaluate(
-                    &objective,
-                    &model,
-                    &data.validation,
-                    sequences,
-                    batch_size,
-                    seed,
+                    &objective, &model, &data.validation, sequences, batch_size, seed,
                     &device.device,
                 );
                 let n = if sequences == 0 {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod data;
+mod device;
 mod diffusion;
 mod out;
 mod scaling;

@@ -1,5 +1,6 @@
 //! `dclab study --preset quick --out DIR`: the main job.
 
+use super::device::DeviceArg;
 use super::out::Out;
 use super::sweep::reporter;
 use anyhow::Result;
@@ -12,7 +13,8 @@ use std::path::PathBuf;
 /// Arguments of `dclab study`.
 #[derive(Args)]
 pub struct StudyArgs {
-    /// quick (minutes on a CPU) or paper-small (a GPU grid that identifies both laws).
+    /// quick (minutes on a CPU), crossover (an hour on a CPU: epochs doubled past DBA's C_crit)
+    /// or paper-small (a GPU grid).
     #[arg(long, default_value = "quick", conflicts_with_all = ["spec", "toml"])]
     preset: String,
     /// A sweep spec (TOML) instead of a preset.
@@ -24,9 +26,8 @@ pub struct StudyArgs {
     /// Study folder (the sweep's runs, report.html, summary.md); rerunning resumes.
     #[arg(long)]
     out: PathBuf,
-    /// auto, cpu, wgpu or cuda.
-    #[arg(long, env = "BURN_DEVICE", default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArg,
     #[arg(long, env = "DCLAB_CACHE")]
     cache: Option<PathBuf>,
 }
@@ -48,8 +49,11 @@ pub fn run(a: StudyArgs, out: Out) -> Result<()> {
             format!("dclab study --preset {} --out {}", a.preset, a.out.display()),
         ),
     };
-    let opts =
-        SweepOptions { device: a.device, cache: a.cache.unwrap_or_else(cache_dir), shard: None };
+    let opts = SweepOptions {
+        device: a.device.resolve()?,
+        cache: a.cache.unwrap_or_else(cache_dir),
+        shard: None,
+    };
     let mut report = reporter(out);
     let study = run_study(&spec, &a.out, &opts, &command, &mut report)?;
     if !out.json {

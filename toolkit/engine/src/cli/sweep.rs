@@ -1,5 +1,6 @@
 //! `dclab sweep SPEC --out DIR`, `dclab sweep slurm SPEC`, `dclab sweep merge DIR...`.
 
+use super::device::DeviceArg;
 use super::out::Out;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -45,9 +46,8 @@ pub struct SweepArgs {
     /// Run only shard i of n (0-based), e.g. 0/4.
     #[arg(long)]
     shard: Option<String>,
-    /// auto, cpu, wgpu or cuda.
-    #[arg(long, env = "BURN_DEVICE", default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArg,
     #[arg(long, env = "DCLAB_CACHE")]
     cache: Option<PathBuf>,
 }
@@ -135,7 +135,11 @@ fn run_spec(a: SweepArgs, o: Out) -> Result<()> {
     };
     let Some(dir) = a.out else { anyhow::bail!("give the sweep folder: --out DIR") };
     let shard = a.shard.as_deref().map(parse_shard).transpose()?;
-    let opts = SweepOptions { device: a.device, cache: a.cache.unwrap_or_else(cache_dir), shard };
+    let opts = SweepOptions {
+        device: a.device.resolve()?,
+        cache: a.cache.unwrap_or_else(cache_dir),
+        shard,
+    };
     let mut report = reporter(o);
     let r = run_sweep(&spec, &dir, &opts, &mut report)?;
     o.line(&format!(

@@ -1,10 +1,11 @@
 //! `dclab train` and `dclab sample`.
 
+use super::device::DeviceArg;
 use super::out::Out;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use dclab::data::{TokenizerSpec, cache_dir, prepare};
-use dclab::model::{ModelConfig, Precision, preset, select_device};
+use dclab::model::{ModelConfig, Precision, preset};
 use dclab::train::config::defaults;
 use dclab::train::generate::{SampleConfig, UnmaskOrder, sample_run};
 use dclab::train::{Event, TrainConfig, train};
@@ -68,9 +69,8 @@ pub struct TrainArgs {
     /// Stop after this many evaluations without improvement.
     #[arg(long)]
     early_stopping: Option<usize>,
-    /// auto, cpu, wgpu or cuda.
-    #[arg(long, env = "BURN_DEVICE", default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArg,
     /// f32 (TF32 matmuls on cuda, recorded as tf32) or bf16 (mixed precision: bf16 products on
     /// f32 master weights and optimizer state; for GPUs, slower than f32 on the CPU).
     #[arg(long, default_value = "f32")]
@@ -88,7 +88,7 @@ pub struct TrainArgs {
 pub fn run_train(a: TrainArgs, out: Out) -> Result<()> {
     let cache = a.cache.unwrap_or_else(cache_dir);
     let (d, heads, layers) = preset(&a.model)?;
-    let device = select_device(&a.device)?;
+    let device = a.device.resolve()?;
     let budget = (a.unique_tokens > 0).then_some(a.unique_tokens);
     let data = prepare(&a.corpus, a.tokenizer, budget, a.seq_len, &cache)?;
     let model = ModelConfig::new(data.tokenizer.vocab_size(), d, heads, layers, a.seq_len)
@@ -203,9 +203,12 @@ pub struct SampleArgs {
     /// Seed of the sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    #[command(flatten)]
+    device: DeviceArg,
 }
 
 pub fn run_sample(a: SampleArgs, out: Out) -> Result<()> {
+    let device = a.device.resolve()?;
     let mut orders = vec![];
     for o in &a.order {
         orders.push(match o.as_str() {
@@ -229,7 +232,7 @@ pub fn run_sample(a: SampleArgs, out: Out) -> Result<()> {
                     order,
                     seed: a.seed,
                 };
-                let text = sample_run(run, &a.prompt, &sc)?;
+                let text = sample_run(run, &a.prompt, &sc, &device.device)?;
                 let decoding = if diffusion {
                     format!("{} order, {} steps", format!("{order:?}").to_lowercase(), a.steps)
                 } else {

@@ -32,10 +32,7 @@ pub struct Prepared {
 /// Opens (encoding once, if not cached) and packs a corpus's streams; `unique_tokens` None
 /// takes the whole training split.
 pub fn prepare(
-    corpus: &str,
-    tokenizer: TokenizerSpec,
-    unique_tokens: Option<usize>,
-    seq_len: usize,
+    corpus: &str, tokenizer: TokenizerSpec, unique_tokens: Option<usize>, seq_len: usize,
     cache: &Path,
 ) -> Result<Prepared> {
     let s = streams::open(corpus, tokenizer, cache)?;
@@ -50,8 +47,7 @@ pub fn prepare(
         corpus: s.meta.corpus.clone(),
         train_tokens_available: s.train.len(),
         validation_bytes_per_token: bytes_per_token(
-            s.meta.validation_bytes,
-            s.meta.validation_tokens,
+            s.meta.validation_bytes, s.meta.validation_tokens,
         ),
         heldout_bytes_per_token: bytes_per_token(held.bytes, held.tokens.len()),
         tokenizer: s.tokenizer,

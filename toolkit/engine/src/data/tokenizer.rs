@@ -108,10 +108,7 @@ impl Tokenizer {
     /// The cached tokenizer for a corpus's training documents `train`, training and saving it
     /// if absent; training reads the texts one work at a time.
     pub fn load_or_train(
-        spec: TokenizerSpec,
-        corpus: &Corpus,
-        train: Range<usize>,
-        cache: &Path,
+        spec: TokenizerSpec, corpus: &Corpus, train: Range<usize>, cache: &Path,
     ) -> Result<Tokenizer> {
         let path = Self::cache_path(spec, corpus, train.clone(), cache);
         if path.is_file() {
@@ -140,10 +137,7 @@ impl Tokenizer {
     /// Where the tokenizer for a corpus's training documents `train` is cached (keyed by the
     /// documents' hashes in order).
     pub fn cache_path(
-        spec: TokenizerSpec,
-        corpus: &Corpus,
-        train: Range<usize>,
-        cache: &Path,
+        spec: TokenizerSpec, corpus: &Corpus, train: Range<usize>, cache: &Path,
     ) -> PathBuf {
         let key = match spec {
             TokenizerSpec::Bytes => "any".to_owned(),
@@ -201,9 +195,7 @@ impl Tokenizer {
 
 /// A byte-level BPE tokenizer trained to `vocab` symbols (256 = plain bytes, no merges).
 fn byte_level(
-    vocab: usize,
-    texts: impl Iterator<Item = String> + Send,
-    use_regex: bool,
+    vocab: usize, texts: impl Iterator<Item = String> + Send, use_regex: bool,
 ) -> Result<tokenizers::Tokenizer> {
     let mut t = tokenizers::Tokenizer::new(BPE::default());
     let byte_level = ByteLevel::default().add_prefix_space(false).use_regex(use_regex);

@@ -141,10 +141,7 @@ fn key_hash(key: &str) -> [u8; 32] {
 /// Writes a token file to `path` (the caller writes under a temporary name and renames it):
 /// documents of `lengths` tokens, whose tokens `docs` yields in the same order.
 pub fn write<'a>(
-    path: &Path,
-    key: &str,
-    vocab: usize,
-    lengths: &[usize],
+    path: &Path, key: &str, vocab: usize, lengths: &[usize],
     docs: impl Iterator<Item = Cow<'a, [u32]>>,
 ) -> Result<()> {
     let width = width_for(vocab);

@@ -166,10 +166,7 @@ pub struct Lm {
 
 /// cos and sin of position * theta^(-2i/d_head), shape [max_len, d_head/2].
 fn rope_tables(
-    max_len: usize,
-    d_head: usize,
-    theta: f64,
-    device: &Device,
+    max_len: usize, d_head: usize, theta: f64, device: &Device,
 ) -> (Tensor<2>, Tensor<2>) {
     let half = d_head / 2;
     let mut cos = Vec::with_capacity(max_len * half);
@@ -188,12 +185,7 @@ fn rope_tables(
 impl Block {
     /// x [B,S,d]; cos/sin [Bc,S,Dh/2] (Bc = 1 or B).
     fn forward(
-        &self,
-        x: Tensor<3>,
-        cos: Tensor<3>,
-        sin: Tensor<3>,
-        n_heads: usize,
-        causal: bool,
+        &self, x: Tensor<3>, cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool,
         p: Precision,
     ) -> Tensor<3> {
         let h = rms_norm(&self.attn_norm, x.clone());

@@ -16,11 +16,7 @@ impl Objective for Ar {
         true
     }
     fn loss(
-        &self,
-        model: &dyn LogitModel,
-        samples: &[&[u32]],
-        _rng: &mut SplitMix64,
-        device: &Device,
+        &self, model: &dyn LogitModel, samples: &[&[u32]], _rng: &mut SplitMix64, device: &Device,
     ) -> Tensor<1> {
         ar_nll(model, samples, None, device).mean()
     }

@@ -61,11 +61,7 @@ impl MaskedDiffusion {
 
     /// Per-row loss estimates sum(CE * 1(masked) / p) / L for masked rows of clean `xs`.
     fn row_losses(
-        &self,
-        model: &dyn LogitModel,
-        xs: &[&[u32]],
-        masked: &Masked,
-        device: &Device,
+        &self, model: &dyn LogitModel, xs: &[&[u32]], masked: &Masked, device: &Device,
     ) -> Tensor<1> {
         let (b, l) = (xs.len(), xs[0].len());
         let logits = model.logits(tokens_tensor(&masked.inputs, device), None);
@@ -89,11 +85,7 @@ impl Objective for MaskedDiffusion {
         false
     }
     fn loss(
-        &self,
-        model: &dyn LogitModel,
-        samples: &[&[u32]],
-        rng: &mut SplitMix64,
-        device: &Device,
+        &self, model: &dyn LogitModel, samples: &[&[u32]], rng: &mut SplitMix64, device: &Device,
     ) -> Tensor<1> {
         let xs: Vec<&[u32]> = samples.iter().map(|s| clean(s)).collect();
         let ts: Vec<f64> = xs.iter().map(|_| rng.uniform()).collect();
@@ -103,11 +95,7 @@ impl Objective for MaskedDiffusion {
     }
 
     fn eval(
-        &self,
-        model: &dyn LogitModel,
-        samples: &[&[u32]],
-        seed: u64,
-        device: &Device,
+        &self, model: &dyn LogitModel, samples: &[&[u32]], seed: u64, device: &Device,
     ) -> Vec<SequenceLoss> {
         let k = self.eval_draws.max(1);
         let mut rng = SplitMix64::new(seed);

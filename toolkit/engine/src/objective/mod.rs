@@ -72,20 +72,12 @@ pub trait Objective: Send + Sync {
     fn causal(&self) -> bool;
     /// Training loss (nats/token) of a batch.
     fn loss(
-        &self,
-        model: &dyn LogitModel,
-        samples: &[&[u32]],
-        rng: &mut SplitMix64,
-        device: &Device,
+        &self, model: &dyn LogitModel, samples: &[&[u32]], rng: &mut SplitMix64, device: &Device,
     ) -> Tensor<1>;
     /// Validation losses of sequences, with a fixed `seed` so successive evaluations are
     /// comparable. The default is the exact AR likelihood in raster order.
     fn eval(
-        &self,
-        model: &dyn LogitModel,
-        samples: &[&[u32]],
-        _seed: u64,
-        device: &Device,
+        &self, model: &dyn LogitModel, samples: &[&[u32]], _seed: u64, device: &Device,
     ) -> Vec<SequenceLoss> {
         let nll: Vec<f32> =
             ar_nll(model, samples, None, device).mean_dim(1).into_data().iter::<f32>().collect();
@@ -111,10 +103,7 @@ pub trait Objective: Send + Sync {
 /// Parses `ar`, `diffusion` or `ar-orderings:N` (optionally `ar-orderings:N:noisy:K`);
 /// `eval_draws` is the diffusion bound's K per validation sequence.
 pub fn parse_objective(
-    spec: &str,
-    seq_len: usize,
-    seed: u64,
-    eval_draws: usize,
+    spec: &str, seq_len: usize, seed: u64, eval_draws: usize,
 ) -> Result<Box<dyn Objective>> {
     match spec {
         "ar" => Ok(Box::new(Ar)),

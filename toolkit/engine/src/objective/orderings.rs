@@ -89,11 +89,7 @@ impl Objective for ArOrderings {
         self.orders.first().map(|o| o.len())
     }
     fn loss(
-        &self,
-        model: &dyn LogitModel,
-        samples: &[&[u32]],
-        rng: &mut SplitMix64,
-        device: &Device,
+        &self, model: &dyn LogitModel, samples: &[&[u32]], rng: &mut SplitMix64, device: &Device,
     ) -> Tensor<1> {
         let (tokens, positions): (Vec<Vec<u32>>, Vec<Vec<u32>>) = samples
             .iter()

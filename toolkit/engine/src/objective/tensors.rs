@@ -20,10 +20,7 @@ pub fn token_nll(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<2> {
 
 /// Next-token NLL [B, L] of samples of L + 1 tokens, with optional position ids [B, L].
 pub fn ar_nll(
-    model: &dyn LogitModel,
-    samples: &[&[u32]],
-    positions: Option<Vec<Vec<u32>>>,
-    device: &Device,
+    model: &dyn LogitModel, samples: &[&[u32]], positions: Option<Vec<Vec<u32>>>, device: &Device,
 ) -> Tensor<2> {
     let inputs: Vec<Vec<u32>> = samples.iter().map(|s| s[..s.len() - 1].to_vec()).collect();
     let targets: Vec<Vec<u32>> = samples.iter().map(|s| s[1..].to_vec()).collect();

@@ -79,10 +79,7 @@ pub fn delta_loss(ar: &LawParams, diffusion: &LawParams, c: f64, u: f64) -> f64 
 
 /// Delta L over a grid: rows are U values, columns compute values (the heatmap's data).
 pub fn delta_loss_grid(
-    ar: &LawParams,
-    diffusion: &LawParams,
-    c: &Array1<f64>,
-    u: &Array1<f64>,
+    ar: &LawParams, diffusion: &LawParams, c: &Array1<f64>, u: &Array1<f64>,
 ) -> Array2<f64> {
     let cells: Vec<f64> = (0..u.len() * c.len())
         .into_par_iter()
@@ -109,10 +106,7 @@ impl Default for CritOptions {
 /// C_crit(U): the first compute where Delta L turns from positive to non-positive (bisection on
 /// log C after a log-spaced scan), with the status when there is no crossover in range.
 pub fn c_crit(
-    ar: &LawParams,
-    diffusion: &LawParams,
-    u: f64,
-    opts: &CritOptions,
+    ar: &LawParams, diffusion: &LawParams, u: f64, opts: &CritOptions,
 ) -> (Option<f64>, CrossoverStatus) {
     let (l0, l1) = (opts.c_min.ln(), opts.c_max.ln());
     let k = 200;
@@ -179,10 +173,7 @@ pub fn fit_power_law(u: &[f64], c: &[f64]) -> Option<PowerLaw> {
 /// assert_eq!(rep.rows.len(), 2);
 /// ```
 pub fn critical_compute(
-    ar: &LawParams,
-    diffusion: &LawParams,
-    unique_tokens: &[f64],
-    opts: &CritOptions,
+    ar: &LawParams, diffusion: &LawParams, unique_tokens: &[f64], opts: &CritOptions,
 ) -> CritReport {
     let rows: Vec<CritRow> = unique_tokens
         .par_iter()

@@ -59,11 +59,7 @@ pub struct MultiStart {
 /// Minimises the objective from one start: the minimum (`None` when the objective is not
 /// finite at the start) and the number of objective evaluations it took, the start's included.
 pub fn local_min(
-    problem: HuberProblem<'_>,
-    x0: Vec<f64>,
-    tol_grad: f64,
-    tol_cost: f64,
-    max_iters: u64,
+    problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64,
     memory: usize,
 ) -> (Option<(Vec<f64>, f64)>, u64) {
     let evals = problem.evaluations();
@@ -72,11 +68,7 @@ pub fn local_min(
 }
 
 fn minimise(
-    problem: HuberProblem<'_>,
-    x0: Vec<f64>,
-    tol_grad: f64,
-    tol_cost: f64,
-    max_iters: u64,
+    problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64,
     memory: usize,
 ) -> Option<(Vec<f64>, f64)> {
     let (f0, g0) = problem.eval(&x0);
@@ -111,11 +103,7 @@ fn minimise(
 
 /// L-BFGS from every start (in parallel), keeping the best; NaN starts are counted as failed.
 pub fn multi_start(
-    data: &[LogRun],
-    form: Form,
-    map: &ParamMap,
-    starts: &[Theta],
-    opts: &FitOptions,
+    data: &[LogRun], form: Form, map: &ParamMap, starts: &[Theta], opts: &FitOptions,
 ) -> MultiStart {
     let mut xs: Vec<Vec<f64>> = starts.iter().map(|s| map.reduce(s)).collect();
     xs.sort_by(|a, b| {
@@ -211,11 +199,7 @@ pub fn stage2_grid(kind: GridKind, base: &Theta) -> Vec<Theta> {
 
 /// Builds the free/fixed layout for a set of candidate free entries.
 pub fn param_map(
-    candidates: &[usize],
-    base: Theta,
-    fixed: &[(usize, f64)],
-    alpha_eq_beta: bool,
-    natural_r: bool,
+    candidates: &[usize], base: Theta, fixed: &[(usize, f64)], alpha_eq_beta: bool, natural_r: bool,
 ) -> ParamMap {
     let mut base = base;
     for &(k, v) in fixed {
@@ -240,11 +224,7 @@ fn names(free: &[usize]) -> Vec<String> {
 }
 
 fn stage_report(
-    name: &str,
-    form: Form,
-    data: &[LogRun],
-    map: &ParamMap,
-    ms: &MultiStart,
+    name: &str, form: Form, data: &[LogRun], map: &ParamMap, ms: &MultiStart,
 ) -> StageReport {
     StageReport {
         name: name.into(),

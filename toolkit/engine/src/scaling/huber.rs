@@ -163,11 +163,7 @@ pub fn log_loss_and_grad(t: &Theta, r: &LogRun, form: Form) -> (f64, Theta) {
 
 /// Summed (or mean) Huber objective over runs and its gradient with respect to full theta.
 pub fn objective_full(
-    t: &Theta,
-    data: &[LogRun],
-    form: Form,
-    delta: f64,
-    reduction: Reduction,
+    t: &Theta, data: &[LogRun], form: Form, delta: f64, reduction: Reduction,
 ) -> (f64, Theta) {
     let mut f = 0.0;
     let mut g = [0.0; N_THETA];
@@ -284,11 +280,7 @@ pub type BestSeen = Rc<RefCell<Option<(Vec<f64>, f64)>>>;
 impl<'a> HuberProblem<'a> {
     /// Builds the problem.
     pub fn new(
-        data: &'a [LogRun],
-        form: Form,
-        delta: f64,
-        reduction: Reduction,
-        map: ParamMap,
+        data: &'a [LogRun], form: Form, delta: f64, reduction: Reduction, map: ParamMap,
     ) -> Self {
         HuberProblem {
             data,

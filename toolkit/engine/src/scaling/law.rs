@@ -20,10 +20,7 @@ pub use dclab_types::law::{LawParams, effective, half_value_repetition, repetiti
 /// assert!((l[0] - 2.2256440889984477).abs() < 1e-9);
 /// ```
 pub fn loss_array<Dim: Dimension>(
-    p: &LawParams,
-    n: ArrayView<f64, Dim>,
-    d: ArrayView<f64, Dim>,
-    u: ArrayView<f64, Dim>,
+    p: &LawParams, n: ArrayView<f64, Dim>, d: ArrayView<f64, Dim>, u: ArrayView<f64, Dim>,
 ) -> Array<f64, Dim> {
     Zip::from(&n).and(&d).and(&u).map_collect(|&n, &d, &u| p.loss(n, d, u))
 }

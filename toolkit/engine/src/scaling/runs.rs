@@ -26,10 +26,7 @@ pub struct Runs {
 impl Runs {
     /// Builds a table from columns, checking lengths and that every value is finite and > 0.
     pub fn new(
-        params: Vec<f64>,
-        tokens: Vec<f64>,
-        unique_tokens: Vec<f64>,
-        val_loss: Vec<f64>,
+        params: Vec<f64>, tokens: Vec<f64>, unique_tokens: Vec<f64>, val_loss: Vec<f64>,
     ) -> Result<Self> {
         let r = Runs { params, tokens, unique_tokens, val_loss };
         r.validate()?;

@@ -120,11 +120,7 @@ impl FastObjective for Stage2Kernel {
 /// One block of runs: Huber term and the two gradient entries per run, compiled for the widest
 /// SIMD the CPU has (measured here per run: AVX-512 19-25 ns, AVX2 40 ns, SSE2 71-83 ns, libm scalar 150-200 ns).
 fn block(
-    cols: Cols,
-    chin: (f64, f64, f64, f64, f64),
-    dec: (f64, f64, f64, f64),
-    delta: f64,
-    out: Out,
+    cols: Cols, chin: (f64, f64, f64, f64, f64), dec: (f64, f64, f64, f64), delta: f64, out: Out,
 ) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f")
@@ -145,11 +141,7 @@ fn block(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn block_avx2(
-    cols: Cols,
-    chin: (f64, f64, f64, f64, f64),
-    dec: (f64, f64, f64, f64),
-    delta: f64,
-    out: Out,
+    cols: Cols, chin: (f64, f64, f64, f64, f64), dec: (f64, f64, f64, f64), delta: f64, out: Out,
 ) {
     block_body::<true>(cols, chin, dec, delta, out)
 }
@@ -157,11 +149,7 @@ fn block_avx2(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,fma")]
 fn block_avx512(
-    cols: Cols,
-    chin: (f64, f64, f64, f64, f64),
-    dec: (f64, f64, f64, f64),
-    delta: f64,
-    out: Out,
+    cols: Cols, chin: (f64, f64, f64, f64, f64), dec: (f64, f64, f64, f64), delta: f64, out: Out,
 ) {
     block_body::<true>(cols, chin, dec, delta, out)
 }
@@ -171,11 +159,7 @@ fn block_avx512(
 /// loop body would be bound by the latency of its polynomial chains).
 #[inline(always)]
 fn block_body<const FMA: bool>(
-    cols: Cols,
-    chin: (f64, f64, f64, f64, f64),
-    dec: (f64, f64, f64, f64),
-    delta: f64,
-    out: Out,
+    cols: Cols, chin: (f64, f64, f64, f64, f64), dec: (f64, f64, f64, f64), delta: f64, out: Out,
 ) {
     let (ln_un, r_n, ln_u, r_d, ln_loss) = cols;
     let (a, b, e, alpha, beta) = chin;

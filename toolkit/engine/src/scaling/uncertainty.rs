@@ -117,12 +117,7 @@ pub fn refit_starts(best: &FitOutcome) -> Starts {
 /// Bootstrap over runs: `n` resamples with replacement, each refitted with the same protocol
 /// from [`refit_starts`]; percentile intervals at `level` for every fitted constant.
 pub fn bootstrap(
-    runs: &Runs,
-    opts: &FitOptions,
-    best: &FitOutcome,
-    n: usize,
-    seed: u64,
-    level: f64,
+    runs: &Runs, opts: &FitOptions, best: &FitOutcome, n: usize, seed: u64, level: f64,
 ) -> Result<Bootstrap> {
     if !(level > 0.0 && level < 1.0) {
         bail!("interval level must be in (0, 1), got {level}");
@@ -191,11 +186,7 @@ pub fn profile_grid(best: f64) -> Vec<f64> {
 /// Objective minimised over the other free constants with one decay constant held at each
 /// value: `[[value, objective], ...]` (two-stage: stage 1 stays fixed; joint: all others free).
 pub fn profile(
-    runs: &Runs,
-    opts: &FitOptions,
-    best: &FitOutcome,
-    which: Profiled,
-    values: &[f64],
+    runs: &Runs, opts: &FitOptions, best: &FitOutcome, which: Profiled, values: &[f64],
 ) -> Result<Vec<[f64; 2]>> {
     let data = log_runs(runs);
     let mut fixed = crate::scaling::fit::fixed_theta(opts)?;

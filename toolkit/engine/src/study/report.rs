@@ -11,14 +11,8 @@ use crate::viz::{escape, figure, page, table};
 /// Element ids of the report's figures and tables, stable across versions (tests and links
 /// rely on them).
 pub const FIGURE_IDS: [&str; 8] = [
-    "fig-loss-vs-epochs",
-    "fig-loss-vs-flops",
-    "fig-compute-matched",
-    "fig-law-fit",
-    "fig-law-residuals",
-    "fig-effective-data",
-    "fig-critical-compute",
-    "fig-training-curves",
+    "fig-loss-vs-epochs", "fig-loss-vs-flops", "fig-compute-matched", "fig-law-fit",
+    "fig-law-residuals", "fig-effective-data", "fig-critical-compute", "fig-training-curves",
 ];
 
 /// Id of the runs table in report.html.
@@ -297,44 +291,16 @@ fn law_rows(laws: &[FamilyLaw]) -> Vec<Vec<String>> {
 }
 
 const LAW_HEADERS: [&str; 12] = [
-    "family",
-    "fitted to",
-    "runs",
-    "E",
-    "A",
-    "B",
-    "alpha",
-    "beta",
-    "R_D*",
-    "R_N*",
-    "half-value epochs",
-    "R^2",
+    "family", "fitted to", "runs", "E", "A", "B", "alpha", "beta", "R_D*", "R_N*",
+    "half-value epochs", "R^2",
 ];
 const RUN_HEADERS: [&str; 16] = [
-    "run",
-    "family",
-    "model",
-    "params",
-    "U",
-    "epochs",
-    "dropout",
-    "weight decay",
-    "FLOPs",
-    "best val (curve)",
-    "best val (precise)",
-    "± SE",
-    "curve SE (final)",
-    "final val (precise)",
-    "bits/byte",
-    "seconds",
+    "run", "family", "model", "params", "U", "epochs", "dropout", "weight decay", "FLOPs",
+    "best val (curve)", "best val (precise)", "± SE", "curve SE (final)", "final val (precise)",
+    "bits/byte", "seconds",
 ];
 const FRONTIER_HEADERS: [&str; 7] = [
-    "U",
-    "AR best ± SE (E)",
-    "diffusion best ± SE (E)",
-    "Delta ± SE",
-    "verdict",
-    "DBA C_crit",
+    "U", "AR best ± SE (E)", "diffusion best ± SE (E)", "Delta ± SE", "verdict", "DBA C_crit",
     "largest run FLOPs",
 ];
 
@@ -490,10 +456,7 @@ pub fn summary_md(ctx: &StudyContext, a: &Analysis, rows: &[RunRow]) -> String {
 
 /// report.html: findings, every figure (ids in [`FIGURE_IDS`]), the laws and the runs table.
 pub fn report_html(
-    ctx: &StudyContext,
-    a: &Analysis,
-    rows: &[RunRow],
-    curves: &[(RunRow, Vec<MetricsRow>)],
+    ctx: &StudyContext, a: &Analysis, rows: &[RunRow], curves: &[(RunRow, Vec<MetricsRow>)],
 ) -> String {
     let mut b =
         format!("<p>{}</p>\n<h2>Findings</h2>\n<ul class=\"finding\">\n", escape(&ctx.line(rows)));

@@ -27,10 +27,7 @@ pub struct Study {
 /// Runs the sweep of `spec` into `out` (resuming), analyses it and writes `out/summary.md`,
 /// `out/report.html` and `out/analysis.json`; `command` is recorded as the way to reproduce it.
 pub fn run_study(
-    spec: &SweepSpec,
-    out: &Path,
-    opts: &SweepOptions,
-    command: &str,
+    spec: &SweepSpec, out: &Path, opts: &SweepOptions, command: &str,
     on_event: &mut dyn FnMut(SweepEvent),
 ) -> Result<Study> {
     let started = Instant::now();

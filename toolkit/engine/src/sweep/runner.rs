@@ -9,7 +9,7 @@ use super::spec::SweepSpec;
 use super::table::{self, RunRow};
 use crate::data::{Prepared, prepare};
 use crate::fsio::write_atomic;
-use crate::model::{ModelConfig, preset, select_device};
+use crate::model::{DeviceChoice, ModelConfig, preset};
 use crate::train::{Event, Summary, TrainConfig, train};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -18,8 +18,8 @@ use std::time::Instant;
 /// How to run a sweep (what is not in the spec).
 #[derive(Clone, Debug)]
 pub struct SweepOptions {
-    /// auto, cpu, wgpu or cuda.
-    pub device: String,
+    /// The device every run trains on, resolved once by the caller.
+    pub device: DeviceChoice,
     /// Data cache folder.
     pub cache: PathBuf,
     /// Run only shard (i, n) of the points.
@@ -100,10 +100,7 @@ pub struct SweepResult {
 /// Runs `spec` into `dir`; a second call with the same spec does nothing, and a call after a
 /// kill resumes where it stopped.
 pub fn run_sweep(
-    spec: &SweepSpec,
-    dir: &Path,
-    opts: &SweepOptions,
-    on_event: &mut dyn FnMut(SweepEvent),
+    spec: &SweepSpec, dir: &Path, opts: &SweepOptions, on_event: &mut dyn FnMut(SweepEvent),
 ) -> Result<SweepResult> {
     spec.validate()?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -145,7 +142,7 @@ pub fn run_sweep(
         })
     });
     write_atomic(&dir.join(PLAN_FILE), serde_json::to_string_pretty(&plan)?.as_bytes())?;
-    let device = select_device(&opts.device)?;
+    let device = &opts.device;
     let mut total = plan.runs.len();
     let skipped = todo.iter().filter(|p| rows.iter().any(|r| r.point.run_id == p.run_id)).count();
     todo.retain(|p| {
@@ -195,7 +192,7 @@ pub fn run_sweep(
                 std::fs::create_dir_all(&run_dir)
                     .with_context(|| format!("creating {}", run_dir.display()))?;
                 let mut fwd = |e: Event| on_event(SweepEvent::Train(e));
-                train(&cfg, objective.as_ref(), prepared, &device, Some(&run_dir), &mut fwd)
+                train(&cfg, objective.as_ref(), prepared, device, Some(&run_dir), &mut fwd)
                     .with_context(|| format!("run {}", point.run_id))?
                     .summary
             }
@@ -240,9 +237,7 @@ fn group_done(d: &super::spec::Doubling, point: &SweepPoint, rows: &[RunRow]) ->
 
 /// The training config of one point.
 pub fn train_config(
-    spec: &SweepSpec,
-    point: &SweepPoint,
-    vocab_size: usize,
+    spec: &SweepSpec, point: &SweepPoint, vocab_size: usize,
 ) -> Result<TrainConfig> {
     let (d, h, l) = preset(&point.model_spec)?;
     let t = &spec.train;

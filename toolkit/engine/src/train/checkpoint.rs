@@ -28,10 +28,7 @@ pub struct LoopState {
 
 /// Saves model, optimizer and state into `dir` atomically.
 pub fn save(
-    dir: &Path,
-    model: &Lm,
-    optim: Option<&ModuleOptimizer>,
-    state: &LoopState,
+    dir: &Path, model: &Lm, optim: Option<&ModuleOptimizer>, state: &LoopState,
 ) -> Result<()> {
     replace_dir_atomic(dir, |tmp| {
         model

@@ -28,13 +28,8 @@ impl EvalResult {
 /// Evaluates the first `max_sequences` (0 = all) sequences of `set` in batches of `batch`,
 /// with a fixed `seed` so successive evaluations draw the same masks.
 pub fn evaluate(
-    objective: &dyn Objective,
-    model: &dyn LogitModel,
-    set: &Packed,
-    max_sequences: usize,
-    batch: usize,
-    seed: u64,
-    device: &Device,
+    objective: &dyn Objective, model: &dyn LogitModel, set: &Packed, max_sequences: usize,
+    batch: usize, seed: u64, device: &Device,
 ) -> EvalResult {
     let n = if max_sequences == 0 { set.n_samples() } else { max_sequences.min(set.n_samples()) };
     let mut losses = Vec::with_capacity(n);

@@ -64,11 +64,7 @@ fn logits_rows(model: &Lm, tokens: &[u32], device: &Device) -> Vec<Vec<f32>> {
 
 /// AR decoding: one token at a time, the context cut to the model's `seq_len`.
 pub fn generate_ar(
-    model: &Lm,
-    prompt: &[u32],
-    seq_len: usize,
-    cfg: &SampleConfig,
-    device: &Device,
+    model: &Lm, prompt: &[u32], seq_len: usize, cfg: &SampleConfig, device: &Device,
 ) -> Vec<u32> {
     let mut rng = SplitMix64::new(cfg.seed);
     let mut out = prompt.to_vec();
@@ -82,11 +78,7 @@ pub fn generate_ar(
 
 /// Diffusion decoding: a window of MASKs after the prompt, revealed over `steps` steps.
 pub fn generate_diffusion(
-    model: &Lm,
-    prompt: &[u32],
-    seq_len: usize,
-    cfg: &SampleConfig,
-    device: &Device,
+    model: &Lm, prompt: &[u32], seq_len: usize, cfg: &SampleConfig, device: &Device,
 ) -> Vec<u32> {
     let mut rng = SplitMix64::new(cfg.seed);
     let mask = model.vocab_size() as u32;
@@ -120,28 +112,25 @@ pub fn generate_diffusion(
 }
 
 /// Text from a run folder written by `train` (its config, tokenizer and best checkpoint), on
-/// the CPU: the one call behind `dclab sample` and a notebook's sampling cell.
+/// `device`: the one call behind `dclab sample` and a notebook's sampling cell.
 pub fn sample_run(
-    run_dir: &std::path::Path,
-    prompt: &str,
-    cfg: &SampleConfig,
+    run_dir: &std::path::Path, prompt: &str, cfg: &SampleConfig, device: &Device,
 ) -> anyhow::Result<String> {
     use burn::config::Config;
     let path = run_dir.join("config.json");
     let tc = super::TrainConfig::load(&path)
         .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
     let tok = crate::data::Tokenizer::load(&run_dir.join("tokenizer.json"))?;
-    let device = crate::model::select_device("cpu")?.device;
     let model = super::checkpoint::load_model(
         &run_dir.join("checkpoints").join("best"),
         &tc.model,
-        &device,
+        device,
     )?;
     let prompt = tok.encode(prompt)?;
     let ids = if tc.model.causal {
-        generate_ar(&model, &prompt, tc.model.seq_len, cfg, &device)
+        generate_ar(&model, &prompt, tc.model.seq_len, cfg, device)
     } else {
-        generate_diffusion(&model, &prompt, tc.model.seq_len, cfg, &device)
+        generate_diffusion(&model, &prompt, tc.model.seq_len, cfg, device)
     };
     tok.decode(&ids)
 }

@@ -101,11 +101,7 @@ impl Optimizer for Update {
     type State<const D: usize> = AdamWState<D>;
 
     fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        tensor: Tensor<D>,
-        grad: Tensor<D>,
-        state: Option<Self::State<D>>,
+        &self, lr: LearningRate, tensor: Tensor<D>, grad: Tensor<D>, state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         let grad_scale = f32::from_bits(self.scale.load(Ordering::Relaxed));
         let time = state.as_ref().map_or(0, |s| s.momentum.time) + 1;

@@ -53,18 +53,13 @@ pub struct RunResult {
 /// Trains `objective` on `data`; with `out`, writes metrics.csv, summary.json and checkpoints
 /// there and resumes from `out/checkpoints/last` if a previous run was interrupted.
 pub fn train(
-    cfg: &TrainConfig,
-    objective: &dyn Objective,
-    data: &Prepared,
-    device: &DeviceChoice,
-    out: Option<&Path>,
-    on_event: &mut dyn FnMut(Event),
+    cfg: &TrainConfig, objective: &dyn Objective, data: &Prepared, device: &DeviceChoice,
+    out: Option<&Path>, on_event: &mut dyn FnMut(Event),
 ) -> Result<RunResult> {
     super::allocator::keep_freed_memory();
     cfg.check(objective, data)?;
     let seq_len = data.train.seq_len;
     let plain = device.device.clone();
-    plain.seed(cfg.seed);
     let ad = plain.clone().autodiff();
     let mut model: Lm = cfg.model.init_seeded(cfg.seed, &ad);
     let mut optim = AdamW::for_run(cfg);
@@ -133,12 +128,7 @@ pub fn train(
         }
         let valid = model.valid();
         let ev = evaluate(
-            objective,
-            &valid,
-            &data.validation,
-            cfg.eval_sequences,
-            cfg.batch_size,
-            eval_seed,
+            objective, &valid, &data.validation, cfg.eval_sequences, cfg.batch_size, eval_seed,
             &plain,
         );
         let tokens_seen = tokens_at(state.step);
@@ -178,13 +168,7 @@ pub fn train(
     let best = best_model.context("no best model")?;
     let last = state.metrics.last().expect("at least one evaluation").clone();
     let held = evaluate(
-        objective,
-        &best,
-        &data.heldout,
-        cfg.eval_sequences,
-        cfg.batch_size,
-        eval_seed,
-        &plain,
+        objective, &best, &data.heldout, cfg.eval_sequences, cfg.batch_size, eval_seed, &plain,
     );
     // The precise estimate: fresh draws (another seed than the curve's, so choosing the best
     // checkpoint on the curve does not bias it), the whole split by default.
@@ -193,13 +177,8 @@ pub fn train(
     let precise_objective = with_draws.as_deref().unwrap_or(objective);
     let precise_seed = mix(cfg.seed, 0x9ec15e);
     let precise_best = evaluate(
-        precise_objective,
-        &best,
-        &data.validation,
-        cfg.precise_eval_sequences,
-        cfg.batch_size,
-        precise_seed,
-        &plain,
+        precise_objective, &best, &data.validation, cfg.precise_eval_sequences, cfg.batch_size,
+        precise_seed, &plain,
     );
     let precise_final = if best_val_step == state.step {
         precise_best

@@ -10,11 +10,7 @@
 /// assert!((lr_at(999, total, peak, 0.01, 0.1) - 0.1 * peak).abs() < 1e-15);
 /// ```
 pub fn lr_at(
-    step: usize,
-    total: usize,
-    peak: f64,
-    warmup_fraction: f64,
-    final_fraction: f64,
+    step: usize, total: usize, peak: f64, warmup_fraction: f64, final_fraction: f64,
 ) -> f64 {
     let warmup = ((total as f64 * warmup_fraction).round() as usize).max(1);
     let s = step + 1;

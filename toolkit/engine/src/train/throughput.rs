@@ -43,12 +43,8 @@ pub struct Throughput {
 /// untimed ones (JIT compilation, autotuning), on uniformly random tokens, reading the loss
 /// back (a host-device synchronisation) every `loss_every` steps and after the last.
 pub fn throughput(
-    cfg: &TrainConfig,
-    objective: &dyn Objective,
-    device: &DeviceChoice,
-    warmup: usize,
-    steps: usize,
-    loss_every: usize,
+    cfg: &TrainConfig, objective: &dyn Objective, device: &DeviceChoice, warmup: usize,
+    steps: usize, loss_every: usize,
 ) -> Result<Throughput> {
     super::allocator::keep_freed_memory();
     if steps == 0 || cfg.batch_size == 0 || loss_every == 0 {
@@ -57,7 +53,6 @@ pub fn throughput(
     cfg.check_objective(objective)?;
     let model_cfg = &cfg.model;
     let ad = device.device.clone().autodiff();
-    device.device.seed(cfg.seed);
     let mut model: Lm = model_cfg.init_seeded(cfg.seed, &ad);
     let mut optim = AdamW::for_run(cfg);
     let (vocab, len) = (model_cfg.vocab_size as u64, model_cfg.seq_len + 1);

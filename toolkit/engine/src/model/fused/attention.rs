@@ -297,13 +297,7 @@ pub fn forward(d: &Dims, qkv: &[f32], cos: &[f32], sin: &[f32]) -> (Vec<f32>, Ve
 /// Backward: the gradient of qkv ([B,S,3,H,Dh]) from the output gradient `g`, recomputing the
 /// scores from q, k and the saved log-sum-exp.
 pub fn backward(
-    d: &Dims,
-    qkv: &[f32],
-    o: &[f32],
-    lse: &[f32],
-    g: &[f32],
-    cos: &[f32],
-    sin: &[f32],
+    d: &Dims, qkv: &[f32], o: &[f32], lse: &[f32], g: &[f32], cos: &[f32], sin: &[f32],
 ) -> Vec<f32> {
     let n = d.b * d.s * d.h * d.dh;
     assert!(qkv.len() == 3 * n && o.len() == n && g.len() == n && lse.len() == d.b * d.h * d.s);

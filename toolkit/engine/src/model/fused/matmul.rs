@@ -18,10 +18,7 @@ pub struct Operand<'a> {
 impl<'a> Operand<'a> {
     /// Rows r0..r1 and columns c0..c1 of a row-major matrix `width` columns wide.
     pub fn block(
-        data: &'a [f32],
-        width: usize,
-        (r0, r1): (usize, usize),
-        (c0, c1): (usize, usize),
+        data: &'a [f32], width: usize, (r0, r1): (usize, usize), (c0, c1): (usize, usize),
     ) -> Self {
         Operand { data, offset: r0 * width + c0, shape: [r1 - r0, c1 - c0], strides: [width, 1] }
     }

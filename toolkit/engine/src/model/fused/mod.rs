@@ -60,12 +60,7 @@ fn count(kernel: Kernel) {
 /// [B,S,d]. On the CPU in f32 one product makes q, k and v side by side for the fused kernel;
 /// otherwise three products and burn's ops, as the model did before the kernels.
 pub fn self_attention(
-    h: Tensor<3>,
-    w: [&Linear; 3],
-    cos: Tensor<3>,
-    sin: Tensor<3>,
-    n_heads: usize,
-    causal: bool,
+    h: Tensor<3>, w: [&Linear; 3], cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool,
     precision: Precision,
 ) -> Tensor<3> {
     let [b, s, d] = h.dims();
@@ -83,10 +78,7 @@ pub fn self_attention(
 /// SwiGLU's gated hidden layer, silu(h W_gate) * (h W_up) for h [B,S,d]; the gate and up
 /// products are one product on the CPU in f32.
 pub fn swiglu_gate(
-    h: Tensor<3>,
-    w_gate: &Linear,
-    w_up: &Linear,
-    precision: Precision,
+    h: Tensor<3>, w_gate: &Linear, w_up: &Linear, precision: Precision,
 ) -> Tensor<3> {
     #[cfg(feature = "flex")]
     if precision.is_f32() && on_flex(&h) {
@@ -210,10 +202,7 @@ pub struct AdamWStep {
 /// update): the new parameter, m and v. One parallel pass on the CPU; `None` on other
 /// devices, which compose burn's optimizer instead.
 pub fn adamw_step<const D: usize>(
-    param: Tensor<D>,
-    grad: Tensor<D>,
-    moments: Option<[Tensor<D>; 2]>,
-    step: AdamWStep,
+    param: Tensor<D>, grad: Tensor<D>, moments: Option<[Tensor<D>; 2]>, step: AdamWStep,
 ) -> Option<[Tensor<D>; 3]> {
     #[cfg(feature = "flex")]
     if on_flex(&param) {
@@ -253,12 +242,7 @@ fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
 /// fused kernel is tested against). The rotation is f32; in bf16 the attention's two products
 /// and softmax run on bf16 copies and the result returns to f32.
 pub fn rope_attention_composed(
-    q: Tensor<4>,
-    k: Tensor<4>,
-    v: Tensor<4>,
-    cos: Tensor<3>,
-    sin: Tensor<3>,
-    causal: bool,
+    q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, cos: Tensor<3>, sin: Tensor<3>, causal: bool,
     precision: Precision,
 ) -> Tensor<4> {
     let [bc, s, half] = cos.dims();
@@ -302,10 +286,7 @@ mod extension {
     pub trait FusedOps: burn::backend::Backend {
         /// See [`super::rope_attention`].
         fn rope_attention(
-            qkv: FloatTensor<Self>,
-            cos: FloatTensor<Self>,
-            sin: FloatTensor<Self>,
-            causal: bool,
+            qkv: FloatTensor<Self>, cos: FloatTensor<Self>, sin: FloatTensor<Self>, causal: bool,
         ) -> FloatTensor<Self>;
         /// See [`super::swiglu`].
         fn swiglu(gate_up: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -313,17 +294,12 @@ mod extension {
         fn matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self>;
         /// See [`super::rms_norm`].
         fn rms_norm(
-            x: FloatTensor<Self>,
-            gamma: FloatTensor<Self>,
-            epsilon: f32,
+            x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32,
         ) -> FloatTensor<Self>;
         /// See [`super::adamw_step`]: [param | m | v], flattened.
         fn adamw(
-            param: FloatTensor<Self>,
-            grad: FloatTensor<Self>,
-            m: FloatTensor<Self>,
-            v: FloatTensor<Self>,
-            step: AdamWStep,
+            param: FloatTensor<Self>, grad: FloatTensor<Self>, m: FloatTensor<Self>,
+            v: FloatTensor<Self>, step: AdamWStep,
         ) -> FloatTensor<Self>;
         /// See [`super::sum_squares`]: a one-element tensor.
         fn sum_squares(x: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -410,10 +386,7 @@ mod extension {
 
     /// Forward on contiguous inputs: (output, log-sum-exp).
     fn attention_forward(
-        d: &attention::Dims,
-        qkv: &FlexTensor,
-        cos: &FlexTensor,
-        sin: &FlexTensor,
+        d: &attention::Dims, qkv: &FlexTensor, cos: &FlexTensor, sin: &FlexTensor,
     ) -> (FlexTensor, FlexTensor) {
         super::count(super::Kernel::RopeAttention);
         let (o, lse) = attention::forward(d, f32s(qkv), f32s(cos), f32s(sin));
@@ -428,9 +401,7 @@ mod extension {
 
     /// RMSNorm on contiguous inputs: (output, 1/rms per row).
     fn rms_norm_forward(
-        x: &FlexTensor,
-        gamma: &FlexTensor,
-        epsilon: f32,
+        x: &FlexTensor, gamma: &FlexTensor, epsilon: f32,
     ) -> (FlexTensor, FlexTensor) {
         super::count(super::Kernel::RmsNorm);
         let (y, rstd) = rms_norm::forward(f32s(x), f32s(gamma), epsilon);
@@ -440,10 +411,7 @@ mod extension {
 
     impl FusedOps for Flex {
         fn rope_attention(
-            qkv: FlexTensor,
-            cos: FlexTensor,
-            sin: FlexTensor,
-            causal: bool,
+            qkv: FlexTensor, cos: FlexTensor, sin: FlexTensor, causal: bool,
         ) -> FlexTensor {
             let d = dims(&qkv, &cos, causal);
             let [qkv, cos, sin] = [&qkv, &cos, &sin].map(contiguous);
@@ -465,11 +433,7 @@ mod extension {
         }
 
         fn adamw(
-            param: FlexTensor,
-            grad: FlexTensor,
-            m: FlexTensor,
-            v: FlexTensor,
-            step: AdamWStep,
+            param: FlexTensor, grad: FlexTensor, m: FlexTensor, v: FlexTensor, step: AdamWStep,
         ) -> FlexTensor {
             let [p, m, v] = [&param, &m, &v].map(contiguous);
             let cols = p.layout().shape().last().copied().unwrap_or(1);
@@ -599,11 +563,8 @@ mod extension {
     impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         /// Untracked: an optimizer's update is not differentiated.
         fn adamw(
-            param: FloatTensor<Self>,
-            grad: FloatTensor<Self>,
-            m: FloatTensor<Self>,
-            v: FloatTensor<Self>,
-            step: AdamWStep,
+            param: FloatTensor<Self>, grad: FloatTensor<Self>, m: FloatTensor<Self>,
+            v: FloatTensor<Self>, step: AdamWStep,
         ) -> FloatTensor<Self> {
             use burn::backend::AutodiffBackend;
             let [p, g, m, v] = [param, grad, m, v].map(Self::inner);
@@ -617,10 +578,7 @@ mod extension {
         }
 
         fn rope_attention(
-            qkv: FloatTensor<Self>,
-            cos: FloatTensor<Self>,
-            sin: FloatTensor<Self>,
-            causal: bool,
+            qkv: FloatTensor<Self>, cos: FloatTensor<Self>, sin: FloatTensor<Self>, causal: bool,
         ) -> FloatTensor<Self> {
             let nodes = [qkv.node()];
             let [qkv, cos, sin] = [qkv, cos, sin].map(|t| contiguous(&t.into_primitive()));
@@ -654,9 +612,7 @@ mod extension {
         }
 
         fn rms_norm(
-            x: FloatTensor<Self>,
-            gamma: FloatTensor<Self>,
-            epsilon: f32,
+            x: FloatTensor<Self>, gamma: FloatTensor<Self>, epsilon: f32,
         ) -> FloatTensor<Self> {
             let nodes = [x.node(), gamma.node()];
             let [x, gamma] = [x, gamma].map(|t| contiguous(&t.into_primitive()));

@@ -87,9 +87,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// # Safety
 /// `fill` must write every element of each chunk it is given.
 pub unsafe fn par_written<R: Send>(
-    n: usize,
-    chunk: usize,
-    fill: impl Fn(usize, &mut [MaybeUninit<f32>]) -> R + Sync,
+    n: usize, chunk: usize, fill: impl Fn(usize, &mut [MaybeUninit<f32>]) -> R + Sync,
 ) -> (Vec<f32>, Vec<R>) {
     use rayon::prelude::*;
     let mut v = Vec::with_capacity(n);

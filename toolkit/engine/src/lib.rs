@@ -1,16 +1,18 @@
 //! dclab: the data-constrained language-model lab.
 //!
 //! Layers, data flowing one way: `data` -> `model` -> `objective` -> `train` -> `sweep` ->
-//! `study`, with `scaling` (laws, fits, critical compute) standing on `data` alone and `viz`
+//! `study`, with `scaling` (laws, fits, critical compute) standing on no other layer and `viz`
 //! (figures, tables) above what it draws; `cli` is a thin shell on top. A lower layer never
-//! imports a higher one. Below every layer: [`fsio`] (writes that never leave half a file) and
-//! [`flops`] (parameter counts, training and attention FLOPs).
+//! imports a higher one. Below every layer: [`fsio`] (writes that never leave half a file),
+//! [`flops`] (parameter counts, training and attention FLOPs) and [`kernels`] (the fused CPU
+//! kernels the model and the optimizer call).
 
 #![warn(missing_docs)]
 
 pub mod data;
 pub mod flops;
 pub mod fsio;
+pub mod kernels;
 pub mod model;
 pub mod objective;
 pub mod prelude;

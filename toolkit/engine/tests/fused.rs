@@ -7,10 +7,9 @@ use burn::nn::RmsNormConfig;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::silu;
+use dclab::kernels::{Kernel, calls, matmul, rms_norm, rope_attention, swiglu};
 use dclab::model::Precision;
-use dclab::model::fused::{
-    Kernel, calls, matmul, rms_norm, rope_attention, rope_attention_composed, swiglu,
-};
+use dclab::model::layers::rope_attention_composed;
 
 /// `f()`, asserting that it ran `kernel`'s fused path: a silent fallback to the composed ops
 /// would otherwise compare the composition with itself.
@@ -201,7 +200,7 @@ fn fused_matmul_equals_burns_on_views() {
 #[test]
 fn fused_adamw_equals_burns_on_scaled_and_strided_gradients() {
     use burn::optim::{AdamWConfig, Optimizer};
-    use dclab::model::fused::{AdamWStep, adamw_step, sum_squares};
+    use dclab::kernels::{AdamWStep, adamw_step, sum_squares};
     let device = Device::flex();
     device.seed(11);
     let burns = AdamWConfig::new()

@@ -3,7 +3,7 @@
 //! masked diffusion is `causal`; the MASK token is the last embedding row.
 
 pub mod device;
-pub mod fused;
+pub mod layers;
 pub mod precision;
 pub mod presets;
 pub mod transformer;

@@ -2,7 +2,7 @@
 //! -> tied output projection.
 
 use super::Precision;
-use super::fused::{project, rms_norm, self_attention, swiglu_gate};
+use super::layers::{Compute, project, rms_norm, self_attention, swiglu_gate};
 use crate::flops::{self, ParamCount, backbone_params, swiglu_hidden};
 use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm,
@@ -129,6 +129,7 @@ impl ModelConfig {
             causal: self.causal,
             vocab_size: self.vocab_size,
             bf16: self.precision == Some(Precision::Bf16),
+            fused: Compute::on(device, self.precision.unwrap_or_default()).fused,
         }
     }
 }
@@ -162,6 +163,9 @@ pub struct Lm {
     vocab_size: usize,
     /// bf16 matrix products (a plain flag: a module field holds no enum).
     bf16: bool,
+    /// The fused CPU kernels run: fixed when the model is built (or loaded) on flex. A plain
+    /// field is no part of a record, so a checkpoint loaded elsewhere takes that device's.
+    fused: bool,
 }
 
 /// cos and sin of position * theta^(-2i/d_head), shape [max_len, d_head/2].
@@ -186,13 +190,13 @@ impl Block {
     /// x [B,S,d]; cos/sin [Bc,S,Dh/2] (Bc = 1 or B).
     fn forward(
         &self, x: Tensor<3>, cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool,
-        p: Precision,
+        c: Compute,
     ) -> Tensor<3> {
-        let h = rms_norm(&self.attn_norm, x.clone());
-        let a = self_attention(h, [&self.wq, &self.wk, &self.wv], cos, sin, n_heads, causal, p);
-        let x = x + self.dropout.forward(project(a, self.wo.weight.val(), p));
-        let h = rms_norm(&self.mlp_norm, x.clone());
-        let m = project(swiglu_gate(h, &self.w_gate, &self.w_up, p), self.w_down.weight.val(), p);
+        let h = rms_norm(&self.attn_norm, x.clone(), c);
+        let a = self_attention(h, [&self.wq, &self.wk, &self.wv], cos, sin, n_heads, causal, c);
+        let x = x + self.dropout.forward(project(a, self.wo.weight.val(), c));
+        let h = rms_norm(&self.mlp_norm, x.clone(), c);
+        let m = project(swiglu_gate(h, &self.w_gate, &self.w_up, c), self.w_down.weight.val(), c);
         x + self.dropout.forward(m)
     }
 }
@@ -216,17 +220,17 @@ impl Lm {
                 (c.reshape([b, s, half]), sn.reshape([b, s, half]))
             }
         };
-        let p = self.precision();
+        let c = Compute { precision: self.precision(), fused: self.fused };
         let mut x = self.dropout.forward(self.embedding.forward(tokens));
         for block in &self.blocks {
-            x = block.forward(x, cos.clone(), sin.clone(), self.n_heads, self.causal, p);
+            x = block.forward(x, cos.clone(), sin.clone(), self.n_heads, self.causal, c);
         }
-        let x = rms_norm(&self.final_norm, x);
+        let x = rms_norm(&self.final_norm, x, c);
         // Tied output projection over the vocabulary only: MASK is an input, never a prediction.
         let w = self.embedding.weight.val();
         let [rows, d] = w.dims();
         let w = w.slice([0..rows - 1, 0..d]);
-        project(x, w.transpose(), p)
+        project(x, w.transpose(), c)
     }
 
     /// Precision of the matrix products.

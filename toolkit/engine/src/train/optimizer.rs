@@ -3,10 +3,10 @@
 //! (PyTorch's `clip_grad_norm_`, which the papers' trainers use; burn's own clip works on each
 //! tensor alone). Updates use burn's arithmetic and burn's state, so checkpoints load either
 //! way; on the CPU each parameter's update is one fused parallel kernel
-//! ([`crate::model::fused::adamw_step`]) instead of burn's fifteen single-threaded passes.
+//! ([`crate::kernels::adamw_step`]) instead of burn's fifteen single-threaded passes.
 
 use super::config::TrainConfig;
-use crate::model::fused::{AdamWStep, adamw_step, sum_squares};
+use crate::kernels::{AdamWStep, adamw_step, sum_squares};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{
     AdamWConfig, AdamWState, AdaptiveMomentumState, GradientsParams, LearningRate, ModuleOptimizer,

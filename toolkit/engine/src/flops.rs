@@ -21,7 +21,7 @@ pub fn swiglu_hidden(d_model: usize) -> usize {
 }
 
 /// Total and non-embedding parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParamCount {
     /// Every parameter (the embedding counted once, as it is tied).
     pub total: usize,
@@ -43,7 +43,8 @@ pub fn backbone_params(d_model: usize, n_layers: usize, rows: usize) -> ParamCou
 }
 
 /// DBA App. 9's formula N = 4Ld^2 + 3Ld*h_f + 6Ld + Vd: it counts 4Ld more than
-/// [`backbone_params`] for Megatron's biases and norms; used to place DBA's models on our axes.
+/// [`backbone_params`] for Megatron's biases and norms (the tests check DBA's published sizes
+/// with it).
 ///
 /// ```
 /// assert_eq!(dclab::flops::dba_params(768, 15, 50257).total, 144_834_816);

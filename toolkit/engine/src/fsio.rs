@@ -57,3 +57,9 @@ pub fn replace_dir_atomic(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) ->
     }
     result.with_context(|| format!("writing {}", dir.display()))
 }
+
+/// `value` as pretty JSON (with a final newline) through [`write_atomic`].
+pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    write_atomic(path, text.as_bytes())
+}

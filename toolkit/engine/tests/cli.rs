@@ -75,13 +75,23 @@ fn bad_input_is_a_clear_error_with_a_non_zero_exit() {
     let cache = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let o = out.path().to_str().unwrap();
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 11] = [
         (&["train", "--unique-tokens", "999999999", "--out", o], "larger than the training text"),
         // Every command that takes --device parses it beside its own flags (a clash of
         // argument names panics in clap) and resolves it before its own work.
         (&["study", "--spec", "/nonexistent.toml", "--out", o], "reading sweep spec"),
         (&["sample", "--device", "tpu", "--run", o], "unknown device"),
         (&["diffusion", "bound", "--device", "tpu", "--run", o], "unknown device"),
+        // Training values are checked by the run itself, not only in sweep specs: burn's dropout
+        // panics at 1, and an early stop after 0 evaluations would end every run at once.
+        (
+            &["train", "--dropout", "1", "--unique-tokens", "5000", "--out", o],
+            "dropout must be in [0, 1)",
+        ),
+        (
+            &["train", "--early-stopping", "0", "--unique-tokens", "5000", "--out", o],
+            "early_stopping must be at least 1",
+        ),
         (&["train", "--model", "huge", "--out", o], "unknown model"),
         (&["train", "--objective", "gan", "--out", o], "unknown objective"),
         (&["train", "--device", "tpu", "--unique-tokens", "5000", "--out", o], "unknown device"),

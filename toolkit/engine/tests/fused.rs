@@ -1,6 +1,6 @@
-//! The fused CPU kernels (attention with RoPE, SwiGLU's gate, RMSNorm, 2-D products) against the same maths composed
-//! of burn's ops: outputs and every input gradient, causal and not, shared and per-token
-//! positions, sizes that fill no vector register.
+//! The fused CPU kernels (attention with RoPE, SwiGLU's gate, RMSNorm, 2-D products) against
+//! the same maths composed of burn's ops: outputs and every input gradient, causal and not,
+//! shared and per-token positions, sizes that fill no vector register.
 
 use burn::module::Param;
 use burn::nn::RmsNormConfig;

@@ -3,9 +3,10 @@
 mod common;
 use common::fixture;
 
+use dclab::fsio::write_json_atomic;
 use dclab::scaling::fit::{FitOptions, GridKind, Stage1, fit_law};
 use dclab::scaling::law::LawParams;
-use dclab::scaling::report::{ReportOptions, fit_report, write_json_atomic};
+use dclab::scaling::report::{ReportOptions, fit_report};
 use dclab::scaling::runs::Runs;
 use dclab::scaling::uncertainty::{Profiled, bootstrap, flatness, goodness, profile, quantile};
 use rand::rngs::StdRng;

@@ -96,7 +96,8 @@ pub struct Summary {
     pub heldout_bits_per_byte: f64,
     /// Training tokens per second over the timed steps (evaluation excluded).
     pub tokens_per_second: f64,
-    /// Wall seconds of the whole run, evaluations and checkpoints included.
+    /// Seconds of the training steps (over resumes too; evaluations and checkpoints excluded):
+    /// the clock of `tokens_per_second`.
     pub wall_seconds: f64,
     /// True when early stopping ended the run before its epochs.
     pub stopped_early: bool,

@@ -101,12 +101,15 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
             o.reply(&draws, || dclab::viz::views::masks(&draws))
         }
         DiffusionCommand::Bound { run, draws, sequences, batch_size, seed, device, cache } => {
-            let device = device.resolve()?;
             if let Some(k) = draws.iter().find(|&&k| k < 2) {
                 bail!(
                     "--draws must each be at least 2 (one draw gives no variance estimate), got {k}"
                 );
             }
+            if batch_size == 0 {
+                bail!("--batch-size must be at least 1");
+            }
+            let device = device.resolve()?;
             let read = |name: &str| {
                 std::fs::read_to_string(run.join(name)).with_context(|| {
                     format!("{} is not a finished run folder (no {name})", run.display())

@@ -3,11 +3,12 @@
 use super::out::Out;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
+use dclab::fsio::write_json_atomic;
 use dclab::scaling::constants::{parse_assignment, parse_params, theta_entry};
 use dclab::scaling::crit::{CritOptions, critical_compute};
 use dclab::scaling::fit::{FitMode, FitOptions, GridKind, Stage1};
 use dclab::scaling::huber::Reduction;
-use dclab::scaling::report::{ReportOptions, evaluate, fit_report, load_params, write_json_atomic};
+use dclab::scaling::report::{ReportOptions, evaluate, fit_report, load_params};
 use dclab::scaling::runs::Runs;
 use std::path::PathBuf;
 

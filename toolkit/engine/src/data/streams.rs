@@ -499,7 +499,9 @@ fn free_bytes(dir: &Path) -> Option<u64> {
     }
     // SAFETY: the call returned 0, so it initialised `st`.
     let st = unsafe { st.assume_init() };
-    Some(st.f_bavail * st.f_frsize)
+    // Both are u64 on 64-bit gnu but u32 (c_ulong) on 32-bit gnu, where the product needs the casts.
+    #[allow(clippy::unnecessary_cast)]
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

@@ -3,8 +3,10 @@
 //! passes, and AdamW's update and the gradient norm, plugged into burn as a backend extension
 //! on `flex` (burn's `examples/custom-cubecl-kernel` layout: this facade, the forward glue in
 //! `ops.rs`, the backward passes in `backward.rs`, the kernels as plain slice code beside them).
-//! The model decides when it is built whether to call them (`model/layers.rs`, where
-//! the composed reference they are tested against lives); other devices never reach them.
+//! The model decides when it is built whether to call the block kernels ([`fused_on`]; the
+//! composed maths, and the reference attention they are tested against, are in
+//! `model/layers.rs`); off flex they panic. The optimizer's two run on every device: off
+//! flex `adamw_step` returns None and `sum_squares` uses burn's ops.
 
 #[cfg(feature = "flex")]
 mod adamw;
@@ -25,7 +27,6 @@ mod vector;
 
 use burn::nn::RmsNorm;
 use burn::prelude::*;
-use burn::tensor::activation::silu;
 
 /// A fused kernel, named for [`calls`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,10 +74,13 @@ pub fn rope_attention(qkv: Tensor<5>, cos: Tensor<3>, sin: Tensor<3>, causal: bo
         );
         return Tensor::from_dispatch(out);
     }
-    let _ = (qkv, cos, sin, causal);
-    panic!(
-        "rope_attention: the fused kernel runs on flex only (other devices compose it: model::layers::rope_attention_composed)"
-    )
+    off_flex("rope_attention", (qkv, cos, sin, causal))
+}
+
+/// The model calls the block kernels only where [`fused_on`] holds (elsewhere it composes
+/// burn's ops, `model/layers.rs`): reaching one off flex is a caller's bug.
+fn off_flex<T>(kernel: &str, _inputs: impl Sized) -> T {
+    panic!("{kernel}: the fused kernel runs on flex only (model::layers composes it elsewhere)")
 }
 
 /// silu(gate) * up for gate_up [.., 2F] holding gate then up in its last dimension; returns
@@ -87,8 +91,7 @@ pub fn swiglu(gate_up: Tensor<3>) -> Tensor<3> {
         use burn::backend::Dispatch;
         return Tensor::from_dispatch(<Dispatch as ops::FusedOps>::swiglu(gate_up.into_dispatch()));
     }
-    let [b, s, f2] = gate_up.dims();
-    silu(gate_up.clone().slice([0..b, 0..s, 0..f2 / 2])) * gate_up.slice([0..b, 0..s, f2 / 2..f2])
+    off_flex("swiglu", gate_up)
 }
 
 /// a [m, k] times b [k, n]. Straight into gemm on the CPU.
@@ -101,7 +104,7 @@ pub fn matmul(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
             b.into_dispatch(),
         ));
     }
-    a.matmul(b)
+    off_flex("matmul", (a, b))
 }
 
 /// RMSNorm of `x` over its last dimension with gain `norm.gamma`. Fused on the CPU.
@@ -116,7 +119,7 @@ pub fn rms_norm<const D: usize>(norm: &RmsNorm, x: Tensor<D>) -> Tensor<D> {
         );
         return Tensor::from_dispatch(out);
     }
-    norm.forward(x)
+    off_flex("rms_norm", (norm, x))
 }
 
 /// The hyperparameters and step count of one AdamW update (burn's AdamW on a scaled gradient).
@@ -172,8 +175,19 @@ pub fn sum_squares<const D: usize>(t: Tensor<D>) -> f64 {
     t.square().sum().into_scalar::<f32>() as f64
 }
 
+/// Whether a model on `device` runs the fused kernels: flex only.
+pub fn fused_on(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    return device.clone().inner() == Device::flex();
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
 /// Whether `t` lives on flex, where the kernels run.
 #[cfg(feature = "flex")]
-pub fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
-    t.device().inner() == Device::flex()
+fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
+    fused_on(&t.device())
 }

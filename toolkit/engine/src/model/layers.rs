@@ -23,18 +23,6 @@ pub struct Compute {
 }
 
 impl Compute {
-    /// The choice for a model built on `device`.
-    pub fn on(device: &Device, precision: Precision) -> Compute {
-        #[cfg(feature = "flex")]
-        let fused = device.clone().inner() == Device::flex();
-        #[cfg(not(feature = "flex"))]
-        let fused = {
-            let _ = device;
-            false
-        };
-        Compute { precision, fused }
-    }
-
     /// The fused attention and gate: flex in f32.
     fn fused_f32(self) -> bool {
         self.fused && self.precision.is_f32()
@@ -100,8 +88,8 @@ fn side_by_side(layers: &[&Linear]) -> Tensor<2> {
 }
 
 /// Attention with rotary positions from burn's ops on q, k, v [B,S,H,Dh] (any device; the
-/// reference [`kernels::rope_attention`] is tested against). The rotation is f32; in bf16 the attention's two products
-/// and softmax run on bf16 copies and the result returns to f32.
+/// reference [`kernels::rope_attention`] is tested against). The rotation is f32; in bf16 the
+/// attention's two products and softmax run on bf16 copies and the result returns to f32.
 pub fn rope_attention_composed(
     q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, cos: Tensor<3>, sin: Tensor<3>, causal: bool,
     precision: Precision,
@@ -122,7 +110,8 @@ pub fn rope_attention_composed(
     out.swap_dims(1, 2)
 }
 
-/// Rotates the two halves of each head by its token's position: x [B,H,S,Dh], cos/sin [Bc,1,S,Dh/2].
+/// Rotates the two halves of each head by its token's position: x [B,H,S,Dh], cos/sin
+/// [Bc,1,S,Dh/2].
 fn apply_rope(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
     let [b, h, s, dh] = x.dims();
     let x1 = x.clone().slice([0..b, 0..h, 0..s, 0..dh / 2]);

@@ -129,7 +129,7 @@ impl ModelConfig {
             causal: self.causal,
             vocab_size: self.vocab_size,
             bf16: self.precision == Some(Precision::Bf16),
-            fused: Compute::on(device, self.precision.unwrap_or_default()).fused,
+            fused: crate::kernels::fused_on(device),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::constants::theta_entry;
 use super::huber::{
-    ALPHA, BETA, FastObjective, Form, HuberProblem, LN_RD, LN_RN, LogRun, N_THETA, ParamMap,
+    ALPHA, BETA, FastObjective, Form, HuberProblem, LN_RD, LN_RN, LogRun, N_THETA, ParamMap, Point,
     THETA_NAMES, Theta, log_runs, objective_full, params_from_theta, theta_from_params,
 };
 use super::law::LawParams;
@@ -61,7 +61,7 @@ pub struct MultiStart {
 pub fn local_min(
     problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64,
     memory: usize,
-) -> (Option<(Vec<f64>, f64)>, u64) {
+) -> (Option<Point>, u64) {
     let evals = problem.evaluations();
     let out = minimise(problem, x0, tol_grad, tol_cost, max_iters, memory);
     (out, evals.get())
@@ -70,7 +70,7 @@ pub fn local_min(
 fn minimise(
     problem: HuberProblem<'_>, x0: Vec<f64>, tol_grad: f64, tol_cost: f64, max_iters: u64,
     memory: usize,
-) -> Option<(Vec<f64>, f64)> {
+) -> Option<Point> {
     let (f0, g0) = problem.eval(&x0);
     if !f0.is_finite() || g0.iter().any(|g| !g.is_finite()) {
         return None;
@@ -88,7 +88,7 @@ fn minimise(
         .configure(|s| s.param(x0).max_iters(max_iters))
         .timer(false)
         .run();
-    let mut out: Option<(Vec<f64>, f64)> = best.borrow().clone();
+    let mut out: Option<Point> = best.borrow().clone();
     if let Ok(res) = run {
         let st = res.state();
         if let Some(p) = st.get_best_param() {
@@ -283,9 +283,6 @@ impl Starts {
 pub fn fit_law(runs: &Runs, opts: &FitOptions) -> Result<FitOutcome> {
     fit_law_from(runs, opts, &Starts::grid(opts.grid))
 }
-
-/// A point and its objective value.
-type Point = (Vec<f64>, f64);
 
 /// [`fit_law`] with explicit starts.
 pub fn fit_law_from(runs: &Runs, opts: &FitOptions, starts: &Starts) -> Result<FitOutcome> {

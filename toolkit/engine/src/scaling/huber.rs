@@ -244,7 +244,7 @@ impl ParamMap {
 /// Cost and gradient are computed together and cached, and the best point ever evaluated is
 /// remembered so a line-search failure near the optimum still yields a result.
 pub struct HuberProblem<'a> {
-    /// LogRun runs.
+    /// The runs, their logs taken once.
     pub data: &'a [LogRun],
     /// Which law.
     pub form: Form,
@@ -275,7 +275,10 @@ pub trait FastObjective {
 type Evaluated = (Vec<f64>, f64, Vec<f64>);
 
 /// Shared record of the best finite point a problem has evaluated (survives the solver).
-pub type BestSeen = Rc<RefCell<Option<(Vec<f64>, f64)>>>;
+pub type BestSeen = Rc<RefCell<Option<Point>>>;
+
+/// An optimiser vector and its objective value.
+pub type Point = (Vec<f64>, f64);
 
 impl<'a> HuberProblem<'a> {
     /// Builds the problem.

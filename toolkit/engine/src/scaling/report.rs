@@ -88,12 +88,6 @@ pub fn evaluate(runs: &Runs, params: &LawParams, delta: f64) -> Goodness {
     goodness(runs, params, delta)
 }
 
-/// Writes JSON atomically: a temporary file beside the target, then a rename.
-pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)? + "\n";
-    crate::fsio::write_atomic(path, text.as_bytes())
-}
-
 /// Reads law constants from a fit.json (or any JSON with a, b, e, alpha, beta, R_D_star,
 /// R_N_star) or parses a spec such as `sdc-c4` or `a=..,b=..`.
 pub fn load_params(arg: &str) -> Result<LawParams> {

@@ -6,7 +6,7 @@
 use crate::data::TokenizerSpec;
 use crate::model::{Precision, preset};
 use crate::objective::parse_objective;
-use crate::train::config::defaults;
+use crate::train::config::{Values, defaults};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -424,44 +424,24 @@ impl SweepSpec {
 }
 
 impl TrainSettings {
-    /// Checks every value, naming the key.
+    /// Checks every value, naming the key, by the rules a run applies ([`Values::check`]).
     pub fn validate(&self) -> Result<()> {
-        let positive = |k: &str, v: f64| -> Result<()> {
-            if !(v.is_finite() && v > 0.0) {
-                bail!("`train.{k}` must be a finite number > 0, got {v}");
-            }
-            Ok(())
-        };
-        let fraction = |k: &str, v: f64| -> Result<()> {
-            if !(0.0..=1.0).contains(&v) {
-                bail!("`train.{k}` must be in [0, 1], got {v}");
-            }
-            Ok(())
-        };
-        positive("lr", self.lr)?;
-        positive("grad_clip", self.grad_clip)?;
-        fraction("warmup_fraction", self.warmup_fraction)?;
-        fraction("final_lr_fraction", self.final_lr_fraction)?;
-        if !(0.0..1.0).contains(&self.dropout) {
-            bail!("`train.dropout` must be in [0, 1), got {}", self.dropout);
+        Values {
+            lr: self.lr,
+            grad_clip: self.grad_clip,
+            warmup_fraction: self.warmup_fraction,
+            final_lr_fraction: self.final_lr_fraction,
+            dropout: self.dropout,
+            weight_decay: self.weight_decay,
+            counts: [
+                ("batch_size", self.batch_size),
+                ("eval_every", self.eval_every),
+                ("eval_draws", self.eval_draws),
+                ("precise_eval_draws", self.precise_eval_draws),
+            ],
+            early_stopping: self.early_stopping,
         }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            bail!("`train.weight_decay` must be >= 0, got {}", self.weight_decay);
-        }
-        for (k, v) in [
-            ("batch_size", self.batch_size),
-            ("eval_every", self.eval_every),
-            ("eval_draws", self.eval_draws),
-            ("precise_eval_draws", self.precise_eval_draws),
-        ] {
-            if v == 0 {
-                bail!("`train.{k}` must be at least 1");
-            }
-        }
-        if self.early_stopping == Some(0) {
-            bail!("`train.early_stopping` must be at least 1 (or left out)");
-        }
-        Ok(())
+        .check(&|k| format!("`train.{k}`"))
     }
 }
 

@@ -93,6 +93,61 @@ pub struct TrainConfig {
     pub seed: u64,
 }
 
+/// The training values a run checks, gathered from a [`TrainConfig`] or a sweep spec's
+/// `[train]` table so that both apply the same rules.
+pub struct Values {
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Global gradient-norm clip.
+    pub grad_clip: f64,
+    /// Share of steps in warmup.
+    pub warmup_fraction: f64,
+    /// Final learning rate as a fraction of the peak.
+    pub final_lr_fraction: f64,
+    /// Dropout probability.
+    pub dropout: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+    /// Counts that must be at least 1, by name.
+    pub counts: [(&'static str, usize); 4],
+    /// Evaluations without improvement before stopping.
+    pub early_stopping: Option<usize>,
+}
+
+impl Values {
+    /// Checks every value; `key` names a setting in the error (`lr`, or `` `train.lr` ``).
+    pub fn check(&self, key: &dyn Fn(&str) -> String) -> Result<()> {
+        for (k, v) in [("lr", self.lr), ("grad_clip", self.grad_clip)] {
+            if !(v.is_finite() && v > 0.0) {
+                bail!("{} must be a finite number > 0, got {v}", key(k));
+            }
+        }
+        for (k, v) in [
+            ("warmup_fraction", self.warmup_fraction),
+            ("final_lr_fraction", self.final_lr_fraction),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                bail!("{} must be in [0, 1], got {v}", key(k));
+            }
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            bail!("{} must be in [0, 1), got {}", key("dropout"), self.dropout);
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            bail!("{} must be >= 0, got {}", key("weight_decay"), self.weight_decay);
+        }
+        for (k, v) in self.counts {
+            if v == 0 {
+                bail!("{} must be at least 1", key(k));
+            }
+        }
+        if self.early_stopping == Some(0) {
+            bail!("{} must be at least 1 (or left out)", key("early_stopping"));
+        }
+        Ok(())
+    }
+}
+
 impl TrainConfig {
     /// Settings for the built-in objective `objective` (`ar`, `diffusion`, `ar-orderings:N`)
     /// on `model`, whose attention it makes causal or not as the objective needs.
@@ -110,6 +165,10 @@ impl TrainConfig {
     /// Checks `objective` (built from these settings or defined elsewhere) and `data` against
     /// these settings: a mismatch is an error naming both values, never a silent change.
     pub fn check(&self, objective: &dyn Objective, data: &Prepared) -> Result<()> {
+        self.values().check(&|k| k.to_string())?;
+        if !(self.epochs.is_finite() && self.epochs > 0.0) {
+            bail!("epochs must be a finite number > 0, got {}", self.epochs);
+        }
         let m = &self.model;
         if m.seq_len != data.train.seq_len {
             bail!("model seq_len {} differs from the data's {}", m.seq_len, data.train.seq_len);
@@ -121,8 +180,7 @@ impl TrainConfig {
         self.check_objective(objective)
     }
 
-    /// Checks `objective` against these settings (attention, seq_len, draws) and that the
-    /// loop's counts are positive.
+    /// Checks `objective` against these settings (attention, seq_len, draws).
     pub fn check_objective(&self, objective: &dyn Objective) -> Result<()> {
         let m = &self.model;
         let kind = |causal: bool| if causal { "causal" } else { "bidirectional" };
@@ -150,9 +208,25 @@ impl TrainConfig {
                 self.eval_draws
             );
         }
-        if self.eval_every == 0 || self.batch_size == 0 {
-            bail!("eval_every and batch_size must be positive");
-        }
         Ok(())
+    }
+
+    /// The values [`Values::check`] rules on.
+    pub fn values(&self) -> Values {
+        Values {
+            lr: self.lr,
+            grad_clip: self.grad_clip,
+            warmup_fraction: self.warmup_fraction,
+            final_lr_fraction: self.final_lr_fraction,
+            dropout: self.model.dropout,
+            weight_decay: self.weight_decay,
+            counts: [
+                ("batch_size", self.batch_size),
+                ("eval_every", self.eval_every),
+                ("eval_draws", self.eval_draws),
+                ("precise_eval_draws", self.precise_eval_draws),
+            ],
+            early_stopping: self.early_stopping,
+        }
     }
 }

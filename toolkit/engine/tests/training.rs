@@ -223,3 +223,124 @@ fn an_objective_or_data_that_disagrees_with_the_settings_is_a_clear_error() {
     // The settings' own objective trains.
     train(&ar, ar.build_objective().unwrap().as_ref(), &d, &device, None, &mut |_| {}).unwrap();
 }
+
+/// The model as it was stored before q/k/v and gate/up were joined, drawn as `ModelConfig::init`
+/// drew it then: the oracle for today's initial weights and for loading old checkpoints.
+mod separate {
+    use dclab::burn::nn::{
+        Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig,
+        RmsNorm, RmsNormConfig,
+    };
+    use dclab::burn::prelude::*;
+    use dclab::flops::swiglu_hidden;
+    use dclab::model::ModelConfig;
+
+    #[derive(Module, Debug)]
+    pub struct Block {
+        attn_norm: RmsNorm,
+        wq: Linear,
+        wk: Linear,
+        wv: Linear,
+        wo: Linear,
+        mlp_norm: RmsNorm,
+        w_gate: Linear,
+        w_up: Linear,
+        w_down: Linear,
+        dropout: Dropout,
+    }
+
+    #[derive(Module, Debug)]
+    pub struct Lm {
+        embedding: Embedding,
+        blocks: Vec<Block>,
+        final_norm: RmsNorm,
+        dropout: Dropout,
+        rope_cos: Tensor<2>,
+        rope_sin: Tensor<2>,
+        n_heads: usize,
+        causal: bool,
+        vocab_size: usize,
+        bf16: bool,
+        fused: bool,
+    }
+
+    pub fn init(cfg: &ModelConfig, device: &Device) -> Lm {
+        let std = 0.02;
+        let normal = |s: f64| Initializer::Normal { mean: 0.0, std: s };
+        let proj_std = std / (2.0 * cfg.n_layers as f64).sqrt();
+        let linear = |i: usize, o: usize, s: f64| {
+            LinearConfig::new(i, o).with_bias(false).with_initializer(normal(s)).init(device)
+        };
+        let (d, h) = (cfg.d_model, swiglu_hidden(cfg.d_model));
+        let blocks = (0..cfg.n_layers)
+            .map(|_| Block {
+                attn_norm: RmsNormConfig::new(d).init(device),
+                wq: linear(d, d, std),
+                wk: linear(d, d, std),
+                wv: linear(d, d, std),
+                wo: linear(d, d, proj_std),
+                mlp_norm: RmsNormConfig::new(d).init(device),
+                w_gate: linear(d, h, std),
+                w_up: linear(d, h, std),
+                w_down: linear(h, d, proj_std),
+                dropout: DropoutConfig::new(0.0).init(),
+            })
+            .collect();
+        let rope = || Tensor::zeros([cfg.seq_len + 1, d / cfg.n_heads / 2], device);
+        Lm {
+            embedding: EmbeddingConfig::new(cfg.rows(), d)
+                .with_initializer(normal(std))
+                .init(device),
+            blocks,
+            final_norm: RmsNormConfig::new(d).init(device),
+            dropout: DropoutConfig::new(0.0).init(),
+            rope_cos: rope(),
+            rope_sin: rope(),
+            n_heads: cfg.n_heads,
+            causal: cfg.causal,
+            vocab_size: cfg.vocab_size,
+            bf16: false,
+            fused: true,
+        }
+    }
+}
+
+/// A seed draws the weights it drew when each block held nine layers (q, k, v, gate and up are
+/// now stored side by side), a checkpoint of that layout loads and computes the same logits,
+/// it is refused for resuming with a message saying why, and today's layout loads as itself.
+#[test]
+fn the_joined_weights_draw_as_the_nine_layers_did_and_old_checkpoints_load() {
+    use dclab::burn::prelude::*;
+    use dclab::model::Layout;
+    use dclab::train::checkpoint::{load_model, load_resumable};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex();
+    let cfg = ModelConfig::new(40, 32, 2, 2, 16);
+    let root = std::env::temp_dir().join(format!("dclab-layout-{}", std::process::id()));
+    let (old_dir, new_dir) = (root.join("separate"), root.join("joined"));
+    for dir in [&old_dir, &new_dir] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    device.seed(11);
+    separate::init(&cfg, &device).save_file(old_dir.join("model.bpk")).unwrap();
+    device.seed(11);
+    let today = cfg.init(&device);
+    let tokens = Tensor::<2, Int>::from_ints([[1, 5, 7, 2, 39, 40, 3, 3]], &device);
+    let logits =
+        |m: &dclab::model::Lm| m.forward(tokens.clone(), None).into_data().try_to_vec::<f32>();
+    let want = logits(&today).unwrap();
+    assert!(want.iter().any(|&x| x != 0.0) && want.iter().all(|x| x.is_finite()));
+    let converted = load_model(&old_dir, &cfg, &device).unwrap();
+    assert_eq!(logits(&converted).unwrap(), want, "the old checkpoint's logits");
+    let refused = load_resumable(&old_dir, &cfg, &device).expect_err("a refusal").to_string();
+    assert!(refused.contains("cannot be resumed"), "{refused}");
+    today.save_file(new_dir.join("model.bpk")).unwrap();
+    let (again, layout) = cfg.load(&new_dir.join("model.bpk"), &device).unwrap();
+    assert_eq!(layout, Layout::Joined);
+    assert_eq!(logits(&again).unwrap(), want);
+    // A file of neither layout names today's mismatch.
+    let other = ModelConfig::new(40, 48, 2, 2, 16);
+    let wrong = load_model(&new_dir, &other, &device).expect_err("a shape error");
+    assert!(wrong.to_string().contains("model.bpk"), "{wrong}");
+    std::fs::remove_dir_all(&root).ok();
+}

@@ -39,9 +39,10 @@ impl Flags {
 }
 
 /// The engine defaults these bindings were written against, part of every default folder's
-/// hash: when a default changes (here dropout 0.1 and the precise final evaluation, issue 16),
-/// a notebook's cell gets a new folder instead of meeting runs made with the old defaults.
-const DEFAULTS: &str = "defaults-2026-12-01";
+/// hash: when a default or the checkpoint layout changes (dropout 0.1 and the precise final
+/// evaluation, issue 16; q/k/v and gate/up stored joined, which old checkpoints cannot resume,
+/// issue 20), a notebook's cell gets a new folder instead of meeting runs made before.
+const DEFAULTS: &str = "defaults-2026-12-02";
 
 /// A stable folder name for a job's outputs: rerunning the same cell finds (and resumes) it.
 fn default_out(kind: &str, args: &[String]) -> String {

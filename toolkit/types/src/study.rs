@@ -90,6 +90,17 @@ pub enum Verdict {
     TooCloseToCall,
 }
 
+impl Verdict {
+    /// The verdict as the report and its tables say it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Verdict::DiffusionWins => "diffusion wins",
+            Verdict::ArWins => "AR wins",
+            Verdict::TooCloseToCall => "too close to call",
+        }
+    }
+}
+
 /// Delta with both families limited to runs of at most `flops`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeltaAt {

@@ -8,7 +8,8 @@ use clap::Subcommand;
 use dclab::data::shuffle::SplitMix64;
 use dclab::data::{TokenizerSpec, cache_dir, prepare};
 use dclab::objective::MaskedDiffusion;
-use dclab::train::{Summary, TrainConfig, checkpoint, evaluate};
+use dclab::train::generate::FinishedRun;
+use dclab::train::{Summary, evaluate};
 use dclab_types::{BoundPoint, MaskDraw};
 use std::path::PathBuf;
 
@@ -124,8 +125,6 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
                     summary.objective
                 );
             }
-            let tc: TrainConfig =
-                serde_json::from_str(&read("config.json")?).context("reading config.json")?;
             let tokenizer: TokenizerSpec = summary.tokenizer.parse()?;
             let data = prepare(
                 &summary.corpus,
@@ -134,11 +133,7 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
                 summary.seq_len,
                 &cache.unwrap_or_else(cache_dir),
             )?;
-            let model = checkpoint::load_model(
-                &run.join("checkpoints").join("best"),
-                &tc.model,
-                &device.device,
-            )?;
+            let model = FinishedRun::load(&run, &device.device)?.model;
             let mut points = vec![];
             for &k in &draws {
                 let objective = MaskedDiffusion { eval_draws: k, ..Default::default() };

@@ -7,7 +7,7 @@ use clap::Args;
 use dclab::data::{TokenizerSpec, cache_dir, prepare};
 use dclab::model::{ModelConfig, Precision, preset};
 use dclab::train::config::defaults;
-use dclab::train::generate::{SampleConfig, UnmaskOrder, sample_run};
+use dclab::train::generate::{FinishedRun, SampleConfig, UnmaskOrder};
 use dclab::train::{Event, TrainConfig, train};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -219,7 +219,8 @@ pub fn run_sample(a: SampleArgs, out: Out) -> Result<()> {
     }
     let mut samples = vec![];
     for run in &a.run {
-        let objective = dclab::train::generate::run_objective(run)?;
+        let finished = FinishedRun::load(run, &device.device)?;
+        let objective = finished.config.objective.clone();
         let diffusion = objective == "diffusion";
         for &temperature in &a.temperature {
             // AR decodes left to right: the unmasking order does not apply.
@@ -232,7 +233,7 @@ pub fn run_sample(a: SampleArgs, out: Out) -> Result<()> {
                     order,
                     seed: a.seed,
                 };
-                let text = sample_run(run, &a.prompt, &sc, &device.device)?;
+                let text = finished.sample(&a.prompt, &sc, &device.device)?;
                 let decoding = if diffusion {
                     format!("{} order, {} steps", format!("{order:?}").to_lowercase(), a.steps)
                 } else {

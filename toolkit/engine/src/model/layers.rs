@@ -5,7 +5,7 @@
 
 use super::Precision;
 use crate::kernels;
-use burn::nn::{Linear, RmsNorm};
+use burn::nn::RmsNorm;
 use burn::prelude::*;
 use burn::tensor::FloatDType;
 use burn::tensor::activation::silu;
@@ -34,30 +34,39 @@ pub fn rms_norm<const D: usize>(norm: &RmsNorm, x: Tensor<D>, c: Compute) -> Ten
     if c.fused { kernels::rms_norm(norm, x) } else { norm.forward(x) }
 }
 
-/// Self-attention of h [B,S,d] with the q, k, v projections `w`, before the output projection:
-/// [B,S,d]. On the CPU in f32 one product makes q, k and v side by side for the fused kernel;
-/// otherwise three products and burn's ops, as the model did before the kernels.
+/// Self-attention of h [B,S,d] with `w_qkv` [d, 3d] (q, k and v side by side), before the output
+/// projection: [B,S,d]. One product makes q, k and v; on the CPU in f32 the fused kernel takes
+/// them as they lie, elsewhere burn's ops ([`rope_attention_composed`]).
 pub fn self_attention(
-    h: Tensor<3>, w: [&Linear; 3], cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool,
+    h: Tensor<3>, w_qkv: Tensor<2>, cos: Tensor<3>, sin: Tensor<3>, n_heads: usize, causal: bool,
     c: Compute,
 ) -> Tensor<3> {
     let [b, s, d] = h.dims();
+    let qkv = project(h, w_qkv, c).reshape([b, s, 3, n_heads, d / n_heads]);
     if c.fused_f32() {
-        let qkv = project(h, side_by_side(&w), c).reshape([b, s, 3, n_heads, d / n_heads]);
         return kernels::rope_attention(qkv, cos, sin, causal).reshape([b, s, d]);
     }
-    let [q, k, v] =
-        w.map(|l| project(h.clone(), l.weight.val(), c).reshape([b, s, n_heads, d / n_heads]));
+    let [q, k, v] = [0, 1, 2].map(|i| {
+        qkv.clone().slice([0..b, 0..s, i..i + 1, 0..n_heads, 0..d / n_heads]).reshape([
+            b,
+            s,
+            n_heads,
+            d / n_heads,
+        ])
+    });
     rope_attention_composed(q, k, v, cos, sin, causal, c.precision).reshape([b, s, d])
 }
 
-/// SwiGLU's gated hidden layer, silu(h W_gate) * (h W_up) for h [B,S,d]; the gate and up
-/// products are one product on the CPU in f32.
-pub fn swiglu_gate(h: Tensor<3>, w_gate: &Linear, w_up: &Linear, c: Compute) -> Tensor<3> {
+/// SwiGLU's gated hidden layer silu(h W_gate) * (h W_up) for h [B,S,d], with `w_gate_up`
+/// [d, 2H] (gate and up side by side): one product, then the fused gate on the CPU in f32.
+pub fn swiglu_gate(h: Tensor<3>, w_gate_up: Tensor<2>, c: Compute) -> Tensor<3> {
+    let gate_up = project(h, w_gate_up, c);
     if c.fused_f32() {
-        return kernels::swiglu(project(h, side_by_side(&[w_gate, w_up]), c));
+        return kernels::swiglu(gate_up);
     }
-    silu(project(h.clone(), w_gate.weight.val(), c)) * project(h, w_up.weight.val(), c)
+    let [b, s, two_h] = gate_up.dims();
+    let gate = gate_up.clone().slice([0..b, 0..s, 0..two_h / 2]);
+    silu(gate) * gate_up.slice([0..b, 0..s, two_h / 2..two_h])
 }
 
 /// x [B,S,d_in] times w [d_in, d_out]. In bf16 the inputs are cast to bf16 and the result back
@@ -80,11 +89,6 @@ pub fn project(x: Tensor<3>, w: Tensor<2>, c: Compute) -> Tensor<3> {
         return kernels::matmul(x.reshape([b * s, d_in]), w).reshape([b, s, d_out]);
     }
     burn::tensor::module::linear(x, w, None)
-}
-
-/// The weights of several layers side by side, [d_in, sum of d_out], for one product.
-fn side_by_side(layers: &[&Linear]) -> Tensor<2> {
-    Tensor::cat(layers.iter().map(|l| l.weight.val()).collect(), 1)
 }
 
 /// Attention with rotary positions from burn's ops on q, k, v [B,S,H,Dh] (any device; the

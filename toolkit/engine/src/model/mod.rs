@@ -11,4 +11,4 @@ pub mod transformer;
 pub use device::{DeviceChoice, resume_device_problem, select_device};
 pub use precision::Precision;
 pub use presets::{PRESETS, preset};
-pub use transformer::{Lm, ModelConfig};
+pub use transformer::{Layout, Lm, ModelConfig};

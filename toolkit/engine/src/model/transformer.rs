@@ -1,14 +1,20 @@
 //! The transformer: embeddings -> L x (RMSNorm, attention with RoPE, RMSNorm, SwiGLU) -> RMSNorm
 //! -> tied output projection.
 
+mod legacy;
+
 use super::Precision;
 use super::layers::{Compute, project, rms_norm, self_attention, swiglu_gate};
 use crate::flops::{self, ParamCount, backbone_params, swiglu_hidden};
+use burn::module::{Param, ParamId};
 use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm,
     RmsNormConfig,
 };
 use burn::prelude::*;
+use burn::store::{ModuleRecord, RecordError};
+use burn::tensor::Distribution;
+use std::path::Path;
 
 /// Shape and switches of the backbone; saved with every run.
 #[derive(Config, Debug)]
@@ -80,6 +86,19 @@ impl ModelConfig {
         self.init(device).load_record(record)
     }
 
+    /// The model saved at `path` (by `Module::save_file`) on `device`, and the layout it was
+    /// stored in: one written before q/k/v and gate/up were joined is converted on load.
+    pub fn load(&self, path: &Path, device: &Device) -> Result<(Lm, Layout), RecordError> {
+        let record = ModuleRecord::load(path)?;
+        match self.init(device).try_load_record(record.clone()) {
+            Ok(model) => Ok((model, Layout::Joined)),
+            // Report today's mismatch when the file is not the old layout either.
+            Err(e) => {
+                legacy::load(self, record, device).map(|m| (m, Layout::Separate)).map_err(|_| e)
+            }
+        }
+    }
+
     /// Builds the model with nanoGPT's initialisation (N(0, 0.02), output projections scaled
     /// by 1/sqrt(2L)).
     pub fn init(&self, device: &Device) -> Lm {
@@ -103,13 +122,10 @@ impl ModelConfig {
         let blocks = (0..self.n_layers)
             .map(|_| Block {
                 attn_norm: RmsNormConfig::new(d).init(device),
-                wq: linear(d, d, std),
-                wk: linear(d, d, std),
-                wv: linear(d, d, std),
+                w_qkv: side_by_side(d, d, 3, std, device),
                 wo: linear(d, d, proj_std),
                 mlp_norm: RmsNormConfig::new(d).init(device),
-                w_gate: linear(d, h, std),
-                w_up: linear(d, h, std),
+                w_gate_up: side_by_side(d, h, 2, std, device),
                 w_down: linear(h, d, proj_std),
                 dropout: DropoutConfig::new(self.dropout).init(),
             })
@@ -134,19 +150,46 @@ impl ModelConfig {
     }
 }
 
-/// One transformer block.
+/// How a saved model stored its block weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// As today: q/k/v in one weight, gate/up in one.
+    Joined,
+    /// Nine layers a block (dclab until 2026-12-02), joined on load.
+    Separate,
+}
+
+/// One transformer block. The weights are stored as the products use them: q, k and v side by
+/// side in one [d, 3d] weight, SwiGLU's gate and up in one [d, 2H].
 #[derive(Module, Debug)]
 pub struct Block {
     attn_norm: RmsNorm,
-    wq: Linear,
-    wk: Linear,
-    wv: Linear,
+    w_qkv: Linear,
     wo: Linear,
     mlp_norm: RmsNorm,
-    w_gate: Linear,
-    w_up: Linear,
+    w_gate_up: Linear,
     w_down: Linear,
     dropout: Dropout,
+}
+
+/// A bias-free layer of `parts` blocks [d_in, d_out] side by side, each drawn from N(0, std) in
+/// turn when first used: the numbers, and their place in the generator's stream, are those of
+/// `parts` separate layers, so a seed gives the weights it gave before q/k/v (and gate/up)
+/// were stored as one.
+fn side_by_side(d_in: usize, d_out: usize, parts: usize, std: f64, device: &Device) -> Linear {
+    let draw = move |device: &Device, require_grad: bool| {
+        device.memory_persistent_allocations((), |_| {
+            let normal = Distribution::Normal(0.0, std);
+            let blocks = (0..parts).map(|_| Tensor::<2>::random([d_in, d_out], normal, device));
+            let w = Tensor::cat(blocks.collect(), 1);
+            if require_grad { w.require_grad() } else { w }
+        })
+    };
+    let shape = Shape::new([d_in, parts * d_out]);
+    Linear {
+        weight: Param::uninitialized(ParamId::new(), draw, device.clone(), true, shape),
+        bias: None,
+    }
 }
 
 /// The language model (either family).
@@ -193,10 +236,11 @@ impl Block {
         c: Compute,
     ) -> Tensor<3> {
         let h = rms_norm(&self.attn_norm, x.clone(), c);
-        let a = self_attention(h, [&self.wq, &self.wk, &self.wv], cos, sin, n_heads, causal, c);
+        let a = self_attention(h, self.w_qkv.weight.val(), cos, sin, n_heads, causal, c);
         let x = x + self.dropout.forward(project(a, self.wo.weight.val(), c));
         let h = rms_norm(&self.mlp_norm, x.clone(), c);
-        let m = project(swiglu_gate(h, &self.w_gate, &self.w_up, c), self.w_down.weight.val(), c);
+        let m =
+            project(swiglu_gate(h, self.w_gate_up.weight.val(), c), self.w_down.weight.val(), c);
         x + self.dropout.forward(m)
     }
 }
@@ -275,7 +319,7 @@ mod tests {
         let gap = (a - b.clone()).abs().max().into_scalar::<f32>();
         assert!(gap > 1e-4 && gap < 0.05, "bf16 logits differ from f32 by {gap}");
         let grads = b.sum().backward();
-        let w = &bf16_model.blocks[0].wq.weight;
+        let w = &bf16_model.blocks[0].w_qkv.weight;
         assert_eq!(w.val().dtype(), DType::F32);
         assert_eq!(w.grad(&grads).expect("a gradient").dtype(), DType::F32);
         assert_eq!(

@@ -46,15 +46,13 @@ pub fn analyze(rows: &[RunRow]) -> Analysis {
         Some(c) => fams
             .iter()
             .filter_map(|f| {
-                rows.iter()
-                    .filter(|r| &r.point.family == f && r.summary.flops <= c * 1.01)
-                    .min_by(|a, b| a.summary.best_loss().0.total_cmp(&b.summary.best_loss().0))
-                    .map(|r| BestAt {
-                        family: f.clone(),
-                        run_id: r.point.run_id.clone(),
-                        flops: r.summary.flops,
-                        best_val_loss: r.summary.best_loss().0,
-                    })
+                // Within 1% of the largest compute both families reached.
+                best_of(&rows.iter().collect::<Vec<_>>(), f, c * 1.01).map(|r| BestAt {
+                    family: f.clone(),
+                    run_id: r.point.run_id.clone(),
+                    flops: r.summary.flops,
+                    best_val_loss: r.summary.best_loss().0,
+                })
             })
             .collect(),
         None => vec![],
@@ -98,7 +96,7 @@ pub fn analyze(rows: &[RunRow]) -> Analysis {
 /// assert_eq!(verdict(-0.03, 0.02), Verdict::TooCloseToCall);
 /// ```
 pub fn verdict(delta: f64, stderr: f64) -> Verdict {
-    let se = if stderr.is_finite() { stderr } else { 0.0 };
+    let se = se0(stderr);
     if delta + 2.0 * se < 0.0 {
         Verdict::DiffusionWins
     } else if delta - 2.0 * se > 0.0 {
@@ -111,6 +109,11 @@ pub fn verdict(delta: f64, stderr: f64) -> Verdict {
 /// A standard error for combining: an unknown one (NaN, a run without the precise estimate) counts as 0.
 fn se0(se: f64) -> f64 {
     if se.is_finite() { se } else { 0.0 }
+}
+
+/// The standard error of a difference of two independent estimates.
+fn combined(a: f64, b: f64) -> f64 {
+    (se0(a).powi(2) + se0(b).powi(2)).sqrt()
 }
 
 fn family_best(r: &RunRow) -> FamilyBest {
@@ -152,7 +155,7 @@ pub fn frontier(rows: &[RunRow]) -> Vec<Frontier> {
         };
         let (ar, diffusion) = (family_best(a), family_best(d));
         let delta = diffusion.loss - ar.loss;
-        let stderr = (se0(ar.stderr).powi(2) + se0(diffusion.stderr).powi(2)).sqrt();
+        let stderr = combined(ar.stderr, diffusion.stderr);
         let min_flops = |f: &str| {
             rs.iter()
                 .filter(|r| r.point.family == f)
@@ -169,11 +172,7 @@ pub fn frontier(rows: &[RunRow]) -> Vec<Frontier> {
             if let (Some(a), Some(d)) = (best_of(&rs, "ar", c), best_of(&rs, "diffusion", c)) {
                 let (la, sa) = a.summary.best_loss();
                 let (ld, sd) = d.summary.best_loss();
-                by_compute.push(DeltaAt {
-                    flops: c,
-                    delta: ld - la,
-                    stderr: (se0(sa).powi(2) + se0(sd).powi(2)).sqrt(),
-                });
+                by_compute.push(DeltaAt { flops: c, delta: ld - la, stderr: combined(sa, sd) });
             }
             if c >= max_flops {
                 break;
@@ -449,8 +448,7 @@ pub fn epoch_trends(rows: &[RunRow]) -> Vec<EpochTrend> {
         let (last_loss, last_se) = at(last_epochs);
         // AR's validation loss is exact (standard error 0): demand at least 0.005 nats as well.
         let turned_up = last_epochs > best_epochs
-            && last_loss - best_loss
-                > (2.0 * (best_se.powi(2) + last_se.powi(2)).sqrt()).max(0.005);
+            && last_loss - best_loss > (2.0 * combined(best_se, last_se)).max(0.005);
         out.push(EpochTrend {
             family,
             model,

@@ -6,7 +6,7 @@ use crate::scaling::crit::CrossoverStatus;
 use crate::sweep::RunRow;
 use crate::train::MetricsRow;
 use crate::viz::figures as fig;
-use crate::viz::{escape, figure, page, table};
+use crate::viz::{escape, figure, num, page, table};
 
 /// Element ids of the report's figures and tables, stable across versions (tests and links
 /// rely on them).
@@ -126,10 +126,12 @@ pub fn frontier_words(f: &Frontier) -> String {
     };
     let who = match f.verdict {
         Verdict::DiffusionWins => {
-            format!("diffusion wins by {:.4} nats/token (Delta + 2 SE < 0)", -f.delta)
+            format!("{} by {:.4} nats/token (Delta + 2 SE < 0)", f.verdict.words(), -f.delta)
         }
-        Verdict::ArWins => format!("AR wins by {:.4} nats/token (Delta - 2 SE > 0)", f.delta),
-        Verdict::TooCloseToCall => "too close to call (|Delta| within 2 SE)".to_string(),
+        Verdict::ArWins => {
+            format!("{} by {:.4} nats/token (Delta - 2 SE > 0)", f.verdict.words(), f.delta)
+        }
+        Verdict::TooCloseToCall => format!("{} (|Delta| within 2 SE)", f.verdict.words()),
     };
     let moves: Vec<String> = f
         .by_compute
@@ -228,15 +230,6 @@ fn verdict(a: &Analysis) -> String {
     }
 }
 
-/// Four significant figures, in scientific notation when large or tiny.
-fn num(x: f64) -> String {
-    if x != 0.0 && (x.abs() >= 1e4 || x.abs() < 1e-3) {
-        format!("{x:.3e}")
-    } else {
-        format!("{x:.4}")
-    }
-}
-
 /// Warnings about fits that say little: stages that ran to a limit, weak R^2.
 pub fn law_caveats(laws: &[FamilyLaw]) -> Vec<String> {
     let mut out = Vec::new();
@@ -319,11 +312,7 @@ fn frontier_rows(a: &Analysis) -> Vec<Vec<String>> {
                     f.diffusion.loss, f.diffusion.stderr, f.diffusion.model, f.diffusion.epochs
                 ),
                 format!("{:+.4} ± {:.4}", f.delta, f.stderr),
-                match f.verdict {
-                    Verdict::DiffusionWins => "diffusion wins".into(),
-                    Verdict::ArWins => "AR wins".into(),
-                    Verdict::TooCloseToCall => "too close to call".into(),
-                },
+                f.verdict.words().into(),
                 format!("{:.3e}", f.dba_c_crit),
                 format!("{:.3e}", f.max_flops),
             ]

@@ -244,21 +244,10 @@ pub fn train_config(
     let model = ModelConfig::new(vocab_size, d, h, l, spec.seq_len)
         .with_dropout(point.point_dropout.unwrap_or(t.dropout))
         .with_precision(Some(t.precision));
-    Ok(TrainConfig::for_objective(model, &point.family)?
+    Ok(t.config(model, &point.family)?
         .with_model_name(point.model_spec.clone())
-        .with_batch_size(t.batch_size)
         .with_epochs(point.requested_epochs)
-        .with_lr(t.lr)
-        .with_warmup_fraction(t.warmup_fraction)
-        .with_final_lr_fraction(t.final_lr_fraction)
         .with_weight_decay(point.point_weight_decay.unwrap_or(t.weight_decay))
-        .with_grad_clip(t.grad_clip)
-        .with_eval_every(t.eval_every)
-        .with_eval_sequences(t.eval_sequences)
-        .with_eval_draws(t.eval_draws)
-        .with_early_stopping(t.early_stopping)
-        .with_precise_eval_sequences(t.precise_eval_sequences)
-        .with_precise_eval_draws(t.precise_eval_draws)
         .with_seed(point.point_seed))
 }
 

@@ -4,9 +4,10 @@
 //! name the key.
 
 use crate::data::TokenizerSpec;
-use crate::model::{Precision, preset};
+use crate::model::{ModelConfig, Precision, preset};
 use crate::objective::parse_objective;
-use crate::train::config::{Values, defaults};
+use crate::train::TrainConfig;
+use crate::train::config::defaults;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -424,24 +425,29 @@ impl SweepSpec {
 }
 
 impl TrainSettings {
-    /// Checks every value, naming the key, by the rules a run applies ([`Values::check`]).
+    /// These settings for `objective` on `model` (whose dropout and precision the caller sets):
+    /// the one place a spec's `[train]` table becomes a run's [`TrainConfig`].
+    pub fn config(&self, model: ModelConfig, objective: &str) -> Result<TrainConfig> {
+        Ok(TrainConfig::for_objective(model, objective)?
+            .with_batch_size(self.batch_size)
+            .with_lr(self.lr)
+            .with_warmup_fraction(self.warmup_fraction)
+            .with_final_lr_fraction(self.final_lr_fraction)
+            .with_weight_decay(self.weight_decay)
+            .with_grad_clip(self.grad_clip)
+            .with_eval_every(self.eval_every)
+            .with_eval_sequences(self.eval_sequences)
+            .with_eval_draws(self.eval_draws)
+            .with_early_stopping(self.early_stopping)
+            .with_precise_eval_sequences(self.precise_eval_sequences)
+            .with_precise_eval_draws(self.precise_eval_draws))
+    }
+
+    /// Checks every value, naming the key, by the rules a run applies
+    /// ([`crate::train::config::Values::check`]), on a placeholder model.
     pub fn validate(&self) -> Result<()> {
-        Values {
-            lr: self.lr,
-            grad_clip: self.grad_clip,
-            warmup_fraction: self.warmup_fraction,
-            final_lr_fraction: self.final_lr_fraction,
-            dropout: self.dropout,
-            weight_decay: self.weight_decay,
-            counts: [
-                ("batch_size", self.batch_size),
-                ("eval_every", self.eval_every),
-                ("eval_draws", self.eval_draws),
-                ("precise_eval_draws", self.precise_eval_draws),
-            ],
-            early_stopping: self.early_stopping,
-        }
-        .check(&|k| format!("`train.{k}`"))
+        let model = ModelConfig::new(1, 2, 1, 1, 1).with_dropout(self.dropout);
+        self.config(model, "ar")?.values().check(&|k| format!("`train.{k}`"))
     }
 }
 

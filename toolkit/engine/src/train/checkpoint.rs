@@ -3,8 +3,8 @@
 
 use super::outputs::MetricsRow;
 use crate::fsio::replace_dir_atomic;
-use crate::model::{Lm, ModelConfig};
-use anyhow::{Context, Result};
+use crate::model::{Layout, Lm, ModelConfig};
+use anyhow::{Context, Result, bail};
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -45,12 +45,29 @@ pub fn save(
     .with_context(|| format!("writing checkpoint {}", dir.display()))
 }
 
-/// Loads a model saved by [`save`].
+/// Loads a model saved by [`save`], or by dclab before q/k/v and gate/up were joined (converted).
 pub fn load_model(dir: &Path, config: &ModelConfig, device: &Device) -> Result<Lm> {
-    config
-        .init(device)
-        .try_load_file(dir.join("model.bpk"))
-        .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", dir.join("model.bpk").display()))
+    Ok(load(dir, config, device)?.0)
+}
+
+/// Loads a model to train on: one stored in the old layout is refused, since its optimizer
+/// state belongs to the old weights.
+pub fn load_resumable(dir: &Path, config: &ModelConfig, device: &Device) -> Result<Lm> {
+    let (model, layout) = load(dir, config, device)?;
+    if layout == Layout::Separate {
+        bail!(
+            "{} was written before dclab stored q/k/v and gate/up as one weight each (2026-12-02): \
+             it samples and evaluates as before, but its optimizer state belongs to the old \
+             weights, so it cannot be resumed; train again into a fresh output folder",
+            dir.display()
+        );
+    }
+    Ok(model)
+}
+
+fn load(dir: &Path, config: &ModelConfig, device: &Device) -> Result<(Lm, Layout)> {
+    let path = dir.join("model.bpk");
+    config.load(&path, device).map_err(|e| anyhow::anyhow!("loading {}: {e:?}", path.display()))
 }
 
 /// Loads the loop state saved by [`save`].

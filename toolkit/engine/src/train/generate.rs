@@ -111,39 +111,45 @@ pub fn generate_diffusion(
     seq
 }
 
-/// Text from a run folder written by `train` (its config, tokenizer and best checkpoint), on
-/// `device`: the one call behind `dclab sample` and a notebook's sampling cell.
-pub fn sample_run(
-    run_dir: &std::path::Path, prompt: &str, cfg: &SampleConfig, device: &Device,
-) -> anyhow::Result<String> {
-    use burn::config::Config;
-    let path = run_dir.join("config.json");
-    let tc = super::TrainConfig::load(&path)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-    let tok = crate::data::Tokenizer::load(&run_dir.join("tokenizer.json"))?;
-    let model = super::checkpoint::load_model(
-        &run_dir.join("checkpoints").join("best"),
-        &tc.model,
-        device,
-    )?;
-    let prompt = tok.encode(prompt)?;
-    let ids = if tc.model.causal {
-        generate_ar(&model, &prompt, tc.model.seq_len, cfg, device)
-    } else {
-        generate_diffusion(&model, &prompt, tc.model.seq_len, cfg, device)
-    };
-    tok.decode(&ids)
+/// A finished run folder read once (its settings, tokenizer and best checkpoint): what
+/// `dclab sample` draws text from and `dclab diffusion bound` evaluates.
+pub struct FinishedRun {
+    /// The settings it trained with (config.json).
+    pub config: super::TrainConfig,
+    /// Its tokenizer (tokenizer.json).
+    pub tokenizer: crate::data::Tokenizer,
+    /// Its best checkpoint.
+    pub model: Lm,
 }
 
-/// The objective spec a run folder was trained with (from its config.json).
-pub fn run_objective(run_dir: &std::path::Path) -> anyhow::Result<String> {
-    use burn::config::Config;
-    let path = run_dir.join("config.json");
-    let tc = super::TrainConfig::load(&path).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not a finished run folder (reading config.json: {e})",
-            run_dir.display()
-        )
-    })?;
-    Ok(tc.objective)
+impl FinishedRun {
+    /// Reads `run_dir`, written by `train`, with the model on `device`.
+    pub fn load(run_dir: &std::path::Path, device: &Device) -> anyhow::Result<FinishedRun> {
+        use burn::config::Config;
+        let path = run_dir.join("config.json");
+        let config = super::TrainConfig::load(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not a finished run folder (reading config.json: {e})",
+                run_dir.display()
+            )
+        })?;
+        let tokenizer = crate::data::Tokenizer::load(&run_dir.join("tokenizer.json"))?;
+        let best = run_dir.join("checkpoints").join("best");
+        let model = super::checkpoint::load_model(&best, &config.model, device)?;
+        Ok(FinishedRun { config, tokenizer, model })
+    }
+
+    /// Text continuing `prompt`: left to right for a causal model, by unmasking otherwise.
+    pub fn sample(
+        &self, prompt: &str, cfg: &SampleConfig, device: &Device,
+    ) -> anyhow::Result<String> {
+        let prompt = self.tokenizer.encode(prompt)?;
+        let seq_len = self.config.model.seq_len;
+        let ids = if self.config.model.causal {
+            generate_ar(&self.model, &prompt, seq_len, cfg, device)
+        } else {
+            generate_diffusion(&self.model, &prompt, seq_len, cfg, device)
+        };
+        self.tokenizer.decode(&ids)
+    }
 }

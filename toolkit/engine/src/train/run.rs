@@ -76,7 +76,7 @@ pub fn train(
             bail!("cannot resume {}: {problem}", dir.display());
         }
         state = checkpoint::load_state(dir)?;
-        model = checkpoint::load_model(dir, &cfg.model, &ad)?;
+        model = checkpoint::load_resumable(dir, &cfg.model, &ad)?;
         optim = optim.load(dir.join("optim.bpk"))?;
         loader.skip_batches(state.step);
         eprintln!("resuming from {} at step {}/{total}", dir.display(), state.step);

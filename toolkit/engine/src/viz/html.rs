@@ -3,6 +3,17 @@
 
 use plotly::Plot;
 
+/// A number for a table or a sentence: four decimals, or four significant figures in exponent
+/// form when it is far from 1 (a degenerate fit's R_N* can be 1e80).
+///
+/// ```
+/// assert_eq!(dclab::viz::num(1.5), "1.5000");
+/// assert_eq!(dclab::viz::num(2.5e7), "2.500e7");
+/// ```
+pub fn num(x: f64) -> String {
+    if x != 0.0 && !(1e-3..1e4).contains(&x.abs()) { format!("{x:.3e}") } else { format!("{x:.4}") }
+}
+
 /// Escapes text for HTML.
 ///
 /// ```

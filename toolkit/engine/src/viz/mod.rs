@@ -4,4 +4,4 @@ pub mod figures;
 pub mod html;
 pub mod views;
 
-pub use html::{escape, figure, page, table};
+pub use html::{escape, figure, num, page, table};

@@ -2,7 +2,7 @@
 //! drawn by the same figure code as report.html, plus its key numbers as text. `dclab ...
 //! --json` hands these over in its reply; the bindings crate prints them.
 
-use super::{escape, figures, table};
+use super::{escape, figures, num, table};
 use crate::scaling::crit::CritReport;
 use crate::scaling::law::{LawParams, value_left as left};
 use crate::scaling::report::FitReport;
@@ -27,12 +27,6 @@ pub fn view(plot: Option<&Plot>, html: String, text: String) -> View {
     }
     blobs.push(Blob { mime: Blob::HTML.into(), body: html });
     View { blobs, text }
-}
-
-/// A constant in four significant digits, in exponent form when it is far from 1 (a degenerate
-/// fit's R_N* can be 1e80).
-fn num(x: f64) -> String {
-    if x != 0.0 && !(1e-3..1e6).contains(&x.abs()) { format!("{x:.4e}") } else { format!("{x:.4}") }
 }
 
 fn kv(id: &str, rows: &[(&str, String)]) -> String {

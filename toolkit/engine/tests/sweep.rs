@@ -318,11 +318,13 @@ fn slurm_shards_merged_equal_the_unsharded_sweep() {
             "{var}: {err}"
         );
     }
-    // Each array task, as Slurm would run it.
+    // Each array task, as Slurm would run it, on a node whose cache is the one the data was
+    // prepared in (not the caller's DCLAB_CACHE, which on a cold machine may not exist yet).
     for task in 0..3 {
         let out = Command::new("bash")
             .arg(&script)
             .env("SLURM_ARRAY_TASK_ID", task.to_string())
+            .env("DCLAB_CACHE", cache())
             .output()
             .unwrap();
         assert!(out.status.success(), "task {task}: {}", String::from_utf8_lossy(&out.stderr));

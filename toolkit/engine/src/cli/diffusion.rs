@@ -110,7 +110,6 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
             if batch_size == 0 {
                 bail!("--batch-size must be at least 1");
             }
-            let device = device.resolve()?;
             let read = |name: &str| {
                 std::fs::read_to_string(run.join(name)).with_context(|| {
                     format!("{} is not a finished run folder (no {name})", run.display())
@@ -125,6 +124,8 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
                     summary.objective
                 );
             }
+            // The device is probed only for a run folder the bound applies to.
+            let device = device.resolve()?;
             let tokenizer: TokenizerSpec = summary.tokenizer.parse()?;
             let data = prepare(
                 &summary.corpus,
@@ -141,11 +142,7 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
                     &objective, &model, &data.validation, sequences, batch_size, seed,
                     &device.device,
                 );
-                let n = if sequences == 0 {
-                    data.validation.n_samples()
-                } else {
-                    sequences.min(data.validation.n_samples())
-                };
+                let n = r.sequences;
                 let p = BoundPoint { draws: k, sequences: n, loss: r.loss, stderr: r.stderr };
                 o.line(&format!(
                     "K = {:2}: bound {:.4} ± {:.4} nats/token on {n} sequences",

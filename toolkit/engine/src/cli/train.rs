@@ -208,7 +208,6 @@ pub struct SampleArgs {
 }
 
 pub fn run_sample(a: SampleArgs, out: Out) -> Result<()> {
-    let device = a.device.resolve()?;
     let mut orders = vec![];
     for o in &a.order {
         orders.push(match o.as_str() {
@@ -217,6 +216,7 @@ pub fn run_sample(a: SampleArgs, out: Out) -> Result<()> {
             o => bail!("unknown order '{o}' (confidence or random)"),
         });
     }
+    let device = a.device.resolve()?;
     let mut samples = vec![];
     for run in &a.run {
         let finished = FinishedRun::load(run, &device.device)?;

@@ -87,15 +87,15 @@ impl ModelConfig {
     }
 
     /// The model saved at `path` (by `Module::save_file`) on `device`, and the layout it was
-    /// stored in: one written before q/k/v and gate/up were joined is converted on load.
+    /// stored in: one written before q/k/v and gate/up were joined is converted on load (the
+    /// file is read a second time only then, so today's checkpoints load without a copy).
     pub fn load(&self, path: &Path, device: &Device) -> Result<(Lm, Layout), RecordError> {
-        let record = ModuleRecord::load(path)?;
-        match self.init(device).try_load_record(record.clone()) {
+        match self.init(device).try_load_record(ModuleRecord::load(path)?) {
             Ok(model) => Ok((model, Layout::Joined)),
             // Report today's mismatch when the file is not the old layout either.
-            Err(e) => {
-                legacy::load(self, record, device).map(|m| (m, Layout::Separate)).map_err(|_| e)
-            }
+            Err(e) => legacy::load(self, ModuleRecord::load(path)?, device)
+                .map(|m| (m, Layout::Separate))
+                .map_err(|_| e),
         }
     }
 

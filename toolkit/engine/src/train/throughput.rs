@@ -47,9 +47,10 @@ pub fn throughput(
     steps: usize, loss_every: usize,
 ) -> Result<Throughput> {
     super::allocator::keep_freed_memory();
-    if steps == 0 || cfg.batch_size == 0 || loss_every == 0 {
-        bail!("steps, batch_size and loss_every must be positive");
+    if steps == 0 || loss_every == 0 {
+        bail!("steps and loss_every must be positive");
     }
+    cfg.values().check(&|k| k.to_string())?;
     cfg.check_objective(objective)?;
     let model_cfg = &cfg.model;
     let ad = device.device.clone().autodiff();

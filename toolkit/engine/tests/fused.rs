@@ -11,8 +11,8 @@ use dclab::kernels::{Kernel, calls, matmul, rms_norm, rope_attention, swiglu};
 use dclab::model::Precision;
 use dclab::model::layers::rope_attention_composed;
 
-/// `f()`, asserting that it ran `kernel`'s fused path: a silent fallback to the composed ops
-/// would otherwise compare the composition with itself.
+/// `f()`, asserting that it ran `kernel`'s fused path: were a composed path put back into a
+/// kernel (as `sum_squares` keeps one), the test would compare the composition with itself.
 fn ran<T>(kernel: Kernel, f: impl FnOnce() -> T) -> T {
     let before = calls(kernel);
     let out = f();

@@ -15,7 +15,7 @@ use super::corpus::{
 };
 use super::tokenizer::{Tokenizer, TokenizerSpec};
 use super::tokens::{self, FORMAT_VERSION, Tokens, file_bytes, width_for};
-use crate::fsio::{replace_dir_atomic, temp_sibling, write_atomic};
+use crate::fsio::{replace_dir_atomic, temp_sibling, write_json_atomic};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -429,7 +429,7 @@ impl Streams {
             std::fs::rename(&tmp, &path)
                 .with_context(|| format!("renaming into {}", path.display()))
         })
-        .and_then(|()| write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta)?));
+        .and_then(|()| write_json_atomic(&meta_path, &meta));
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }

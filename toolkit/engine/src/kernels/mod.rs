@@ -50,7 +50,7 @@ thread_local! {
 }
 
 /// How many times `kernel`'s fused forward ran on this thread, so a test can assert that it
-/// exercised the fused path and not a silent fallback to burn's composed ops.
+/// reached the kernel (not a composed path: `sum_squares` has one, and a model off flex).
 pub fn calls(kernel: Kernel) -> u64 {
     CALLS.with(|c| c[kernel as usize].get())
 }
@@ -84,7 +84,7 @@ fn off_flex<T>(kernel: &str, _inputs: impl Sized) -> T {
 }
 
 /// silu(gate) * up for gate_up [.., 2F] holding gate then up in its last dimension; returns
-/// [.., F]. Fused on the CPU.
+/// [.., F]. Flex only (the model composes it elsewhere).
 pub fn swiglu(gate_up: Tensor<3>) -> Tensor<3> {
     #[cfg(feature = "flex")]
     if on_flex(&gate_up) {
@@ -94,7 +94,7 @@ pub fn swiglu(gate_up: Tensor<3>) -> Tensor<3> {
     off_flex("swiglu", gate_up)
 }
 
-/// a [m, k] times b [k, n]. Straight into gemm on the CPU.
+/// a [m, k] times b [k, n], straight into gemm. Flex only.
 pub fn matmul(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
     #[cfg(feature = "flex")]
     if on_flex(&a) {
@@ -107,7 +107,7 @@ pub fn matmul(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
     off_flex("matmul", (a, b))
 }
 
-/// RMSNorm of `x` over its last dimension with gain `norm.gamma`. Fused on the CPU.
+/// RMSNorm of `x` over its last dimension with gain `norm.gamma`. Flex only.
 pub fn rms_norm<const D: usize>(norm: &RmsNorm, x: Tensor<D>) -> Tensor<D> {
     #[cfg(feature = "flex")]
     if on_flex(&x) {

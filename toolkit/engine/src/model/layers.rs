@@ -1,6 +1,7 @@
 //! The block's maths, readable here: self-attention with rotary positions, SwiGLU's gate and
-//! the projections, composed of burn's ops (the reference, any device) or, on the CPU in f32,
-//! through the fused kernels of [`crate::kernels`]. Which of the two runs is fixed when the
+//! the projections, composed of burn's ops (the reference, any device) or, on the CPU, through
+//! the fused kernels of [`crate::kernels`] (RMSNorm always; products, attention and gate in
+//! f32). Which of the two runs is fixed when the
 //! model is built ([`Compute`]), not re-decided per call.
 
 use super::Precision;
@@ -18,7 +19,8 @@ use burn::tensor::ops::AttentionModuleOptions;
 pub struct Compute {
     /// Precision of the matrix products.
     pub precision: Precision,
-    /// The model lives on flex: its products, norms and (in f32) attention and gate are fused.
+    /// The model lives on flex: its norms are fused, and in f32 its products, attention and
+    /// gate too (bf16 products take burn's cast and linear).
     pub fused: bool,
 }
 

@@ -2,7 +2,7 @@
 
 use super::analysis::{Analysis, analyze};
 use super::report::{StudyContext, report_html, summary_md};
-use crate::fsio::write_atomic;
+use crate::fsio::{write_atomic, write_json_atomic};
 use crate::sweep::{RunRow, SweepEvent, SweepOptions, SweepSpec, run_sweep};
 use crate::train::{MetricsRow, read_metrics};
 use anyhow::Result;
@@ -56,6 +56,6 @@ pub fn run_study(
     write_atomic(&out.join("summary.md"), summary.as_bytes())?;
     let report = out.join("report.html");
     write_atomic(&report, report_html(&ctx, &analysis, &rows, &curves).as_bytes())?;
-    write_atomic(&out.join("analysis.json"), &serde_json::to_vec_pretty(&analysis)?)?;
+    write_json_atomic(&out.join("analysis.json"), &analysis)?;
     Ok(Study { rows, analysis, summary, report, wall_seconds: started.elapsed().as_secs_f64() })
 }

@@ -8,7 +8,7 @@ use super::point::{SweepPoint, points, shard};
 use super::spec::SweepSpec;
 use super::table::{self, RunRow};
 use crate::data::{Prepared, prepare};
-use crate::fsio::write_atomic;
+use crate::fsio::{write_atomic, write_json_atomic};
 use crate::model::{DeviceChoice, ModelConfig, preset};
 use crate::train::{Event, Summary, TrainConfig, train};
 use anyhow::{Context, Result, bail};
@@ -141,7 +141,7 @@ pub fn run_sweep(
             &p.run_id == id && !rows.iter().any(|r| &r.point.run_id == id) && exhausted(p, &rows)
         })
     });
-    write_atomic(&dir.join(PLAN_FILE), serde_json::to_string_pretty(&plan)?.as_bytes())?;
+    write_json_atomic(&dir.join(PLAN_FILE), &plan)?;
     let device = &opts.device;
     let mut total = plan.runs.len();
     let skipped = todo.iter().filter(|p| rows.iter().any(|r| r.point.run_id == p.run_id)).count();
@@ -157,7 +157,7 @@ pub fn run_sweep(
         if exhausted(point, &rows) {
             // Cheapest first puts a group's smaller epoch counts before this one: it stopped.
             plan.runs.retain(|id| id != &point.run_id);
-            write_atomic(&dir.join(PLAN_FILE), serde_json::to_string_pretty(&plan)?.as_bytes())?;
+            write_json_atomic(&dir.join(PLAN_FILE), &plan)?;
             total -= 1;
             remaining_flops -= super::point::planned_flops(point, vocab, spec.seq_len);
             continue;

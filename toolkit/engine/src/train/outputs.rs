@@ -1,6 +1,6 @@
 //! The files a run writes: `metrics.csv` (one row per evaluation) and `summary.json`.
 
-use crate::fsio::write_atomic;
+use crate::fsio::{write_atomic, write_json_atomic};
 use anyhow::Result;
 pub use dclab_types::run::{MetricsRow, Summary};
 use std::path::Path;
@@ -27,7 +27,7 @@ pub fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<()> {
 
 /// Writes `summary.json` atomically.
 pub fn write_summary(path: &Path, summary: &Summary) -> Result<()> {
-    write_atomic(path, &serde_json::to_vec_pretty(summary)?)
+    write_json_atomic(path, summary)
 }
 
 /// Reads a `metrics.csv` written by [`write_metrics`].

@@ -110,6 +110,7 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
             if batch_size == 0 {
                 bail!("--batch-size must be at least 1");
             }
+            let device = device.resolve()?;
             let read = |name: &str| {
                 std::fs::read_to_string(run.join(name)).with_context(|| {
                     format!("{} is not a finished run folder (no {name})", run.display())
@@ -124,8 +125,6 @@ pub fn run(c: DiffusionCommand, o: Out) -> Result<()> {
                     summary.objective
                 );
             }
-            // The device is probed only for a run folder the bound applies to.
-            let device = device.resolve()?;
             let tokenizer: TokenizerSpec = summary.tokenizer.parse()?;
             let data = prepare(
                 &summary.corpus,

@@ -1,7 +1,7 @@
 """Sweeps on a real Slurm: a single-node cluster (munge, slurmctld, slurmd from Debian's
 packages, its slurm.conf in a temporary folder) started by this script and stopped by pid.
 
-Checks, against an unsharded sweep of the same spec:
+Checks, each against an unsharded sweep of the same spec (check 2 on a longer one):
   1. `dclab sweep slurm` + `sbatch` into an output folder that does not exist yet: the array of
      3 shards runs, `dclab sweep merge` gives rows identical to the unsharded sweep;
   2. `scancel` of one array task mid-run, `dclab sweep merge` while the others still run (it
@@ -31,9 +31,9 @@ corpus = "{corpus}"
 tokenizer = "char"
 seq_len = 16
 objectives = ["ar", "diffusion"]
-models = ["16,2,1", "32,2,1"]
+models = {models}
 unique_tokens = [2040, 6120]
-epochs = [1, 6]
+epochs = {epochs}
 
 [train]
 batch_size = 8
@@ -44,6 +44,11 @@ eval_draws = 2
 precise_eval_sequences = 8
 precise_eval_draws = 2
 """
+# The spec of checks 1 and 3, and the longer one of check 2, whose costliest run (5400 steps,
+# ~6 s) leaves time to be caught and cancelled mid-run: with check 1's spec a whole shard ran in
+# about 1 s, and a CI machine once finished it before the poll saw it.
+SHORT = dict(models='["16,2,1", "32,2,1"]', epochs="[1, 6]")
+LONG = dict(models='["16,2,1"]', epochs="[1, 120]")
 report = {}
 
 
@@ -203,12 +208,12 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         self.procs = []
 
 
-def wait_for(cond, timeout, what, detail=lambda: ""):
+def wait_for(cond, timeout, what, detail=lambda: "", poll=0.2):
     t0 = time.time()
     while time.time() - t0 < timeout:
         if cond():
             return time.time() - t0
-        time.sleep(0.2)
+        time.sleep(poll)
     raise SystemExit(f"slurm: timed out after {timeout} s waiting for {what}\n{detail()}")
 
 
@@ -271,7 +276,7 @@ def scenarios(cluster, tmp):
     os.makedirs(cache, exist_ok=True)
     spec = os.path.join(tmp, "spec.toml")
     with open(spec, "w") as f:
-        f.write(SPEC.format(corpus="sample"))
+        f.write(SPEC.format(corpus="sample", **SHORT))
     env = dict(os.environ, DCLAB_CACHE=cache, BURN_DEVICE="cpu")
 
     t0 = time.time()
@@ -280,7 +285,7 @@ def scenarios(cluster, tmp):
     base = table(os.path.join(tmp, "base"))
     say(f"unsharded sweep: {len(base)} runs in {report['unsharded_s']} s")
 
-    def script(out, name):
+    def script(spec, out, name):
         path = os.path.join(tmp, name)
         run([BIN, "sweep", "slurm", spec, "--shards", "3", "--out", out, "--script", path, "--cpus", "1", "--gpus", "0",
              "--device", "cpu", "--binary", BIN, "--time", "00:30:00"], env=env)
@@ -288,7 +293,7 @@ def scenarios(cluster, tmp):
 
     # 1. The first submission, into a folder nothing has created by hand.
     out1 = os.path.join(tmp, "first", "out")
-    job_sh = script(out1, "job.sh")
+    job_sh = script(spec, out1, "job.sh")
     t0 = time.time()
     job = sbatch(cluster, job_sh, env={"DCLAB_CACHE": cache})
     wait_job(cluster, job)
@@ -300,27 +305,36 @@ def scenarios(cluster, tmp):
     assert merged == base, f"the array's merged rows differ from the unsharded sweep:\n{sorted(merged)}\n{sorted(base)}"
     say(f"array of 3 shards: {len(merged)} rows identical to the unsharded sweep, {report['array_s']} s (unsharded {report['unsharded_s']} s)")
 
-    # 2. Merge while the tasks run, cancel one mid-run, resubmit it.
+    # 2. Merge while the tasks run, cancel one mid-run, resubmit it (the longer spec).
+    long_spec = os.path.join(tmp, "long.toml")
+    with open(long_spec, "w") as f:
+        f.write(SPEC.format(corpus="sample", **LONG))
+    t0 = time.time()
+    run([BIN, "sweep", long_spec, "--out", os.path.join(tmp, "long-base"), "--device", "cpu"], env=env)
+    report["long_unsharded_s"] = round(time.time() - t0, 1)
+    base = table(os.path.join(tmp, "long-base"))
     out2 = os.path.join(tmp, "killed")
-    job_sh = script(out2, "job2.sh")
+    job_sh = script(long_spec, out2, "job2.sh")
     job = sbatch(cluster, job_sh, env={"DCLAB_CACHE": cache})
     victim = 1
     shard = os.path.join(out2, f"shard-{victim}")
 
     # The shard's costliest run (its plan is cheapest first) is the one to interrupt: caught in
-    # its first 100 of 270 steps, it has seconds left, far more than scancel needs.
+    # the first quarter of its steps (its length from the unsharded sweep), it has seconds left,
+    # far more than scancel needs.
     wait_for(lambda: os.path.exists(os.path.join(shard, "plan.json")), 120, f"shard {victim} to start", cluster.tails)
     target = json.load(open(os.path.join(shard, "plan.json")))["runs"][-1]
     run_dir = os.path.join(shard, "runs", target)
+    quarter = json.load(open(os.path.join(tmp, "long-base", "runs", target, "summary.json")))["steps"] // 4
 
     def mid_run():
         try:
             step = json.load(open(os.path.join(run_dir, "checkpoints", "last", "state.json")))["step"]
         except (OSError, ValueError, KeyError):
             return False
-        return step <= 100 and not os.path.exists(os.path.join(run_dir, "summary.json"))
+        return step <= quarter and not os.path.exists(os.path.join(run_dir, "summary.json"))
 
-    wait_for(mid_run, 300, f"run {target} of shard {victim} to be in its first 100 steps", cluster.tails)
+    wait_for(mid_run, 300, f"run {target} of shard {victim} to be in its first {quarter} steps", cluster.tails, poll=0.05)
     run(["scancel", f"{job}_{victim}"], env=cluster.env)
     # Merge while the other tasks run (and this one is stopped), as OUT/shard-* expands.
     started = [os.path.join(out2, d) for d in sorted(os.listdir(out2)) if d.startswith("shard-")]
@@ -348,7 +362,7 @@ def scenarios(cluster, tmp):
     # 3. A node without the corpus, and one without the binary.
     pd_spec = os.path.join(tmp, "pdlit.toml")
     with open(pd_spec, "w") as f:
-        f.write(SPEC.format(corpus="pdlit"))
+        f.write(SPEC.format(corpus="pdlit", **SHORT))
     out3 = os.path.join(tmp, "nocorpus")
     bare = os.path.join(tmp, "bare-cache")
     os.makedirs(bare)

@@ -341,6 +341,7 @@ fn the_joined_weights_draw_as_the_nine_layers_did_and_old_checkpoints_load() {
     // A file of neither layout names today's mismatch.
     let other = ModelConfig::new(40, 48, 2, 2, 16);
     let wrong = load_model(&new_dir, &other, &device).expect_err("a shape error");
-    assert!(wrong.to_string().contains("model.bpk"), "{wrong}");
+    let said = wrong.to_string();
+    assert!(said.contains("model.bpk") && said.contains("w_qkv.weight: shape mismatch"), "{said}");
     std::fs::remove_dir_all(&root).ok();
 }

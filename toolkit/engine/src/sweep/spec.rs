@@ -7,7 +7,7 @@ use crate::data::TokenizerSpec;
 use crate::model::{ModelConfig, Precision, preset};
 use crate::objective::parse_objective;
 use crate::train::TrainConfig;
-use crate::train::config::defaults;
+use crate::train::config::{defaults, rule};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -293,9 +293,7 @@ impl SweepSpec {
             );
         }
         if let Some(d) = &self.doubling {
-            if !(d.start.is_finite() && d.start > 0.0) {
-                bail!("`doubling.start` must be a finite number > 0, got {}", d.start);
-            }
+            rule::positive("`doubling.start`", d.start)?;
             if !(d.cap.is_finite() && d.cap >= d.start) {
                 bail!(
                     "`doubling.cap` must be a finite number >= doubling.start ({}), got {}",
@@ -327,14 +325,10 @@ impl SweepSpec {
                 }
             }
             for (i, &d) in dropout.iter().flatten().enumerate() {
-                if !(0.0..1.0).contains(&d) {
-                    bail!("`{prefix}dropout[{i}]` must be in [0, 1), got {d}");
-                }
+                rule::dropout(&format!("`{prefix}dropout[{i}]`"), d)?;
             }
             for (i, &w) in weight_decay.iter().flatten().enumerate() {
-                if !(w.is_finite() && w >= 0.0) {
-                    bail!("`{prefix}weight_decay[{i}]` must be >= 0, got {w}");
-                }
+                rule::weight_decay(&format!("`{prefix}weight_decay[{i}]`"), w)?;
             }
         }
         if self.unique_tokens.is_empty() && self.compute_matched.is_none() {
@@ -354,9 +348,7 @@ impl SweepSpec {
             }
         }
         for (i, &e) in self.epochs.iter().enumerate() {
-            if !(e.is_finite() && e > 0.0) {
-                bail!("`epochs[{i}]` must be a finite number > 0, got {e}");
-            }
+            rule::positive(&format!("`epochs[{i}]`"), e)?;
         }
         if !self.epochs.is_empty() {
             nonempty_unique("epochs", &self.epochs.iter().map(|e| e.to_bits()).collect::<Vec<_>>())
@@ -371,9 +363,7 @@ impl SweepSpec {
                 (Some(t), None) if t <= self.seq_len => {
                     bail!("`compute_matched.tokens` = {t} is smaller than one sample")
                 }
-                (None, Some(f)) if !(f.is_finite() && f > 0.0) => {
-                    bail!("`compute_matched.flops` must be a finite number > 0, got {f}")
-                }
+                (None, Some(f)) => rule::positive("`compute_matched.flops`", f)?,
                 _ => {}
             }
             if cm.unique_fractions.is_empty() {

@@ -117,25 +117,12 @@ pub struct Values {
 impl Values {
     /// Checks every value; `key` names a setting in the error (`lr`, or `` `train.lr` ``).
     pub fn check(&self, key: &dyn Fn(&str) -> String) -> Result<()> {
-        for (k, v) in [("lr", self.lr), ("grad_clip", self.grad_clip)] {
-            if !(v.is_finite() && v > 0.0) {
-                bail!("{} must be a finite number > 0, got {v}", key(k));
-            }
-        }
-        for (k, v) in [
-            ("warmup_fraction", self.warmup_fraction),
-            ("final_lr_fraction", self.final_lr_fraction),
-        ] {
-            if !(0.0..=1.0).contains(&v) {
-                bail!("{} must be in [0, 1], got {v}", key(k));
-            }
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            bail!("{} must be in [0, 1), got {}", key("dropout"), self.dropout);
-        }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            bail!("{} must be >= 0, got {}", key("weight_decay"), self.weight_decay);
-        }
+        rule::positive(&key("lr"), self.lr)?;
+        rule::positive(&key("grad_clip"), self.grad_clip)?;
+        rule::fraction(&key("warmup_fraction"), self.warmup_fraction)?;
+        rule::fraction(&key("final_lr_fraction"), self.final_lr_fraction)?;
+        rule::dropout(&key("dropout"), self.dropout)?;
+        rule::weight_decay(&key("weight_decay"), self.weight_decay)?;
         for (k, v) in self.counts {
             if v == 0 {
                 bail!("{} must be at least 1", key(k));
@@ -143,6 +130,45 @@ impl Values {
         }
         if self.early_stopping == Some(0) {
             bail!("{} must be at least 1 (or left out)", key("early_stopping"));
+        }
+        Ok(())
+    }
+}
+
+/// The rule of each kind of training value, defined once: [`Values::check`] applies them to a
+/// run, and a sweep spec to its grids (epochs, dropout and weight-decay lists). `key` names the
+/// value in the error.
+pub mod rule {
+    use anyhow::{Result, bail};
+
+    /// A rate, clip or epoch count: finite and > 0.
+    pub fn positive(key: &str, v: f64) -> Result<()> {
+        if !(v.is_finite() && v > 0.0) {
+            bail!("{key} must be a finite number > 0, got {v}");
+        }
+        Ok(())
+    }
+
+    /// A share of the schedule: in [0, 1].
+    pub fn fraction(key: &str, v: f64) -> Result<()> {
+        if !(0.0..=1.0).contains(&v) {
+            bail!("{key} must be in [0, 1], got {v}");
+        }
+        Ok(())
+    }
+
+    /// A dropout probability: in [0, 1) (burn's dropout panics at 1).
+    pub fn dropout(key: &str, v: f64) -> Result<()> {
+        if !(0.0..1.0).contains(&v) {
+            bail!("{key} must be in [0, 1), got {v}");
+        }
+        Ok(())
+    }
+
+    /// AdamW's weight decay: finite and >= 0.
+    pub fn weight_decay(key: &str, v: f64) -> Result<()> {
+        if !(v.is_finite() && v >= 0.0) {
+            bail!("{key} must be >= 0, got {v}");
         }
         Ok(())
     }
@@ -166,9 +192,7 @@ impl TrainConfig {
     /// these settings: a mismatch is an error naming both values, never a silent change.
     pub fn check(&self, objective: &dyn Objective, data: &Prepared) -> Result<()> {
         self.values().check(&|k| k.to_string())?;
-        if !(self.epochs.is_finite() && self.epochs > 0.0) {
-            bail!("epochs must be a finite number > 0, got {}", self.epochs);
-        }
+        rule::positive("epochs", self.epochs)?;
         let m = &self.model;
         if m.seq_len != data.train.seq_len {
             bail!("model seq_len {} differs from the data's {}", m.seq_len, data.train.seq_len);
